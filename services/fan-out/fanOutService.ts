@@ -1,0 +1,195 @@
+// Fan-out topology, read top to bottom:
+//   visibility.records -> decode -> drop repeats within the batch
+//     -> resolve owners at eventTime (Redis, O(1) round trips per batch, exact cache)
+//     -> owned:   one copy per owner -> drop copies already delivered -> visibility.party.<partyId> -> archive -> ledger
+//     -> unknown: pending store (durable); re-resolved every PENDING_SCAN_MS;
+//                 past OWNERSHIP_WAIT_MS -> visibility.unowned (header unowned.reason) -> archive
+import type { Admin } from 'kafkajs';
+import type Redis from 'ioredis';
+import { Archive } from '../shared/archive';
+import { TOPICS, partyTopic, type VisibilityRecord } from '../shared/contracts';
+import { resolveOwners, type Owner } from '../shared/ownership';
+import { OwnershipReader } from '../shared/ownershipStore';
+import type { Runtime } from '../shared/runtime';
+import { startStage, type RunningStage } from '../shared/stage';
+import { ensureTopics, partyTopicConfig } from '../shared/topics';
+import { DeliveryLedger, PendingStore } from './fanOutStores';
+import { copiesFor, unownedCopy } from './routing';
+
+export const FAN_OUT = 'fan-out';
+const PENDING_SCAN_LIMIT = 5_000;
+
+export interface RunningFanOut extends RunningStage {
+  archive: Archive;
+  pending: PendingStore;
+  /** Re-resolves waiting records now (also runs on a timer). */
+  scanPending(): Promise<void>;
+}
+
+export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<RunningFanOut> {
+  const { config, codec, producer, schemaIds, metrics, logger } = runtime;
+  const log = logger.child({ stage: FAN_OUT });
+  const redis: Redis = await runtime.redis(FAN_OUT);
+  const reader = new OwnershipReader(redis);
+  const ledger = new DeliveryLedger(redis, config.dedupTtlSeconds);
+  const pending = new PendingStore(redis);
+  const archiveStore = archive ?? (await Archive.open(config));
+  const admin: Admin = runtime.kafka.admin();
+  await admin.connect();
+  const knownPartyTopics = new Set<string>();
+
+  // Batches and pending scans both deliver; running them one at a time keeps the ledger exact.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  async function ensurePartyTopics(partyIds: Iterable<string>): Promise<void> {
+    const missing = [...new Set(partyIds)].map(partyTopic).filter((t) => !knownPartyTopics.has(t));
+    if (missing.length === 0) return;
+    await ensureTopics(admin, missing.map((t) => partyTopicConfig(t, 1)), log);
+    for (const t of missing) knownPartyTopics.add(t);
+  }
+
+  /** Delivers each record to its owners, once per (eventId, party). */
+  async function deliver(items: Array<{ record: VisibilityRecord; owners: Owner[] }>): Promise<void> {
+    if (items.length === 0) return;
+    const delivered = await ledger.deliveredTo(items.map((i) => i.record.eventId));
+    const fresh: VisibilityRecord[] = [];
+    const inBatch = new Set<string>();
+    for (const { record, owners } of items) {
+      for (const copy of copiesFor(record, owners, config.originatorDisclosure)) {
+        const id = `${copy.eventId}\u0000${copy.recipientPartyId}`;
+        if (delivered.get(copy.eventId)?.has(copy.recipientPartyId!) || inBatch.has(id)) {
+          metrics.duplicates.inc();
+          continue;
+        }
+        inBatch.add(id);
+        fresh.push(copy);
+      }
+    }
+    if (fresh.length === 0) return;
+    await ensurePartyTopics(fresh.map((c) => c.recipientPartyId!));
+    const byTopic = new Map<string, VisibilityRecord[]>();
+    for (const copy of fresh) {
+      const topic = partyTopic(copy.recipientPartyId!);
+      const list = byTopic.get(topic) ?? [];
+      list.push(copy);
+      byTopic.set(topic, list);
+    }
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, copies]) => ({
+        topic,
+        messages: copies.map((copy) => ({
+          key: copy.deviceId,
+          value: codec.encodeSync(schemaIds.party, copy),
+          timestamp: String(copy.eventTime),
+        })),
+      })),
+    });
+    await archiveStore.insert(fresh.map((record) => ({ record, delivery: 'party' as const })));
+    await ledger.markDelivered(fresh.map((c) => ({ eventId: c.eventId, partyId: c.recipientPartyId! })));
+    metrics.produced.inc({ service: FAN_OUT, destination: 'party' }, fresh.length);
+  }
+
+  async function route(records: VisibilityRecord[]): Promise<VisibilityRecord[]> {
+    const { devices, mpxns } = await reader.load(records.map((r) => r.deviceId));
+    const owned: Array<{ record: VisibilityRecord; owners: Owner[] }> = [];
+    const unknown: VisibilityRecord[] = [];
+    for (const record of records) {
+      const resolution = resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime);
+      if (resolution.status === 'owned') owned.push({ record, owners: resolution.owners });
+      else unknown.push(record);
+    }
+    await deliver(owned);
+    return unknown;
+  }
+
+  async function scanPending(): Promise<void> {
+    const waiting = await pending.list(PENDING_SCAN_LIMIT);
+    metrics.pending.set(waiting.length);
+    if (waiting.length === 0) return;
+    const now = Date.now();
+    const { devices, mpxns } = await reader.load(waiting.map((w) => w.record.deviceId));
+    const owned: Array<{ record: VisibilityRecord; owners: Owner[] }> = [];
+    const expired: Array<{ record: VisibilityRecord; reason: string }> = [];
+    for (const { record, deadline } of waiting) {
+      const resolution = resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime);
+      if (resolution.status === 'owned') owned.push({ record, owners: resolution.owners });
+      else if (deadline <= now) expired.push({ record, reason: resolution.reason });
+    }
+    await deliver(owned);
+    if (expired.length > 0) {
+      const copies = expired.map(({ record, reason }) => ({ record: unownedCopy(record), reason }));
+      await producer.send({
+        topic: TOPICS.unowned,
+        acks: -1,
+        messages: copies.map(({ record, reason }) => ({
+          key: record.deviceId,
+          value: codec.encodeSync(schemaIds.unowned, record),
+          headers: { 'unowned.reason': reason, 'unowned.waited.ms': String(config.ownershipWaitMs) },
+          timestamp: String(record.eventTime),
+        })),
+      });
+      await archiveStore.insert(copies.map(({ record }) => ({ record, delivery: 'unowned' as const })));
+      for (const { reason } of expired) metrics.unowned.inc({ reason });
+      metrics.produced.inc({ service: FAN_OUT, destination: 'unowned' }, expired.length);
+      log.info({ count: expired.length }, 'records without owners sent to visibility.unowned');
+    }
+    await pending.remove([...owned.map((o) => o.record.eventId), ...expired.map((e) => e.record.eventId)]);
+    metrics.pending.set(waiting.length - owned.length - expired.length);
+  }
+
+  const stage = await startStage(
+    runtime.kafka,
+    producer,
+    {
+      name: FAN_OUT,
+      groupId: `${config.groupPrefix}-${FAN_OUT}`,
+      topic: TOPICS.visibilityRecords,
+      prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
+      parse: (source) => codec.decodeSync<VisibilityRecord>(source.value, 'VisibilityRecord').value,
+      handle: (batch) =>
+        serial(async () => {
+          const unique = new Map<string, VisibilityRecord>();
+          for (const { value } of batch) if (!unique.has(value.eventId)) unique.set(value.eventId, value);
+          const unknown = await route([...unique.values()]);
+          await pending.add(unknown, Date.now() + config.ownershipWaitMs);
+          if (unknown.length > 0) metrics.pending.inc(unknown.length);
+        }),
+    },
+    logger,
+    metrics,
+  );
+
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    timer = setTimeout(() => {
+      serial(scanPending)
+        .catch((error: Error) => log.error({ err: { message: error.message } }, 'pending scan failed; will retry'))
+        .finally(() => {
+          if (!stopped) tick();
+        });
+    }, config.pendingScanMs);
+  };
+  tick();
+
+  return {
+    ...stage,
+    archive: archiveStore,
+    pending,
+    scanPending: () => serial(scanPending),
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await stage.stop();
+      await queue;
+      await admin.disconnect();
+      if (!archive) await archiveStore.close();
+    },
+  };
+}

@@ -1,0 +1,123 @@
+// Ownership projector topology: sat.ownership.events -> validate -> effective-dated facts in Redis.
+// On an empty store it first replays the whole topic, so ownership survives Redis losing its data.
+import type Redis from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { TOPICS, type OwnershipEvent } from '../shared/contracts';
+import type { OwnershipFact } from '../shared/ownership';
+import { isInitialised, writeFacts } from '../shared/ownershipStore';
+import type { AvroCodec } from '../shared/schemaRegistry';
+import type { Logger } from '../shared/logger';
+import type { Runtime } from '../shared/runtime';
+import { RejectedRecord } from '../shared/rejection';
+import { startStage, type RunningStage } from '../shared/stage';
+import { validateOwnershipEvent } from './ownershipFacts';
+
+export const OWNERSHIP_PROJECTOR = 'ownership-projector';
+
+export interface RunningOwnershipProjector extends RunningStage {
+  redis: Redis;
+}
+
+export async function startOwnershipProjector(runtime: Runtime): Promise<RunningOwnershipProjector> {
+  const { config, codec, metrics, logger } = runtime;
+  const redis = await runtime.redis(OWNERSHIP_PROJECTOR);
+  if (!(await isInitialised(redis))) {
+    const replayed = await replayOwnershipTopic(runtime.kafka, codec, redis, logger);
+    logger.info({ facts: replayed }, 'ownership store was empty: rebuilt from sat.ownership.events');
+  }
+  const stage = await startStage(
+    runtime.kafka,
+    runtime.producer,
+    {
+      name: OWNERSHIP_PROJECTOR,
+      groupId: `${config.groupPrefix}-${OWNERSHIP_PROJECTOR}`,
+      topic: TOPICS.ownershipEvents,
+      prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
+      parse: (source) => validateOwnershipEvent(codec.decodeSync<Partial<OwnershipEvent>>(source.value, 'OwnershipEvent').value),
+      handle: async (batch) => {
+        await writeFacts(redis, batch.map((p) => p.value));
+        for (const { value } of batch) metrics.ownershipFacts.inc({ type: value.kind });
+      },
+    },
+    logger,
+    metrics,
+  );
+  return { ...stage, redis };
+}
+
+/**
+ * Reads sat.ownership.events from the beginning up to its current end and writes every valid
+ * fact (invalid ones were dead-lettered when first seen). Facts are idempotent, so replaying
+ * over a partly filled store is safe.
+ */
+export async function replayOwnershipTopic(
+  kafka: Kafka,
+  codec: AvroCodec,
+  redis: Redis,
+  logger: Logger,
+  onProgress?: (done: number, total: number) => void,
+): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(TOPICS.ownershipEvents);
+  const starts = await admin.fetchTopicOffsetsByTimestamp(TOPICS.ownershipEvents, 0);
+  await admin.disconnect();
+  const remaining = new Map<number, bigint>();
+  let total = 0;
+  for (const end of ends) {
+    const start = BigInt(starts.find((s) => s.partition === end.partition)?.offset ?? end.low);
+    const high = BigInt(end.high);
+    if (high > start) {
+      remaining.set(end.partition, high);
+      total += Number(high - start);
+    }
+  }
+  if (remaining.size === 0) {
+    await redis.set('own:initialised', '1');
+    return 0;
+  }
+  const groupId = `srv-visibility-ownership-replay-${process.pid}-${Date.now()}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+  let written = 0;
+  let seen = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: TOPICS.ownershipEvents, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            const high = remaining.get(batch.partition);
+            if (high === undefined) return;
+            await codec.prefetch(batch.messages.map((m) => m.value));
+            const facts: OwnershipFact[] = [];
+            for (const message of batch.messages) {
+              if (BigInt(message.offset) >= high) break;
+              seen++;
+              try {
+                facts.push(validateOwnershipEvent(codec.decodeSync<Partial<OwnershipEvent>>(message.value, 'OwnershipEvent').value));
+              } catch (error) {
+                if (!(error instanceof RejectedRecord)) throw error;
+              }
+            }
+            await writeFacts(redis, facts);
+            written += facts.length;
+            onProgress?.(seen, total);
+            if (BigInt(batch.lastOffset()) + 1n >= high) remaining.delete(batch.partition);
+            if (remaining.size === 0) resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+    const cleanup = kafka.admin();
+    await cleanup.connect();
+    await cleanup.deleteGroups([groupId]).catch(() => undefined);
+    await cleanup.disconnect();
+  }
+  await redis.set('own:initialised', '1');
+  logger.debug({ seen, written }, 'ownership replay finished');
+  return written;
+}

@@ -1,0 +1,113 @@
+// Pure projection of an audit event into a payload-free VisibilityRecord.
+// The record is built field by field from an allow-list; nothing is copied wholesale from the
+// input, so a payload (or any field added upstream later) cannot reach the output.
+import {
+  FLAGS,
+  MESSAGE_TYPES,
+  USER_ROLES,
+  type AuditEvent,
+  type MessageType,
+  type UserRole,
+  type VisibilityRecord,
+} from '../shared/contracts';
+import { normaliseEui64, parseRequestId } from '../shared/identifiers';
+import { DlqReason, RejectedRecord } from '../shared/rejection';
+import { SRV_CATALOGUE, type SrvDefinition } from './srvCatalogue';
+
+export interface ValidationLimits {
+  now: number;
+  maxFutureSkewMs: number;
+}
+
+/** The audit-event fields a record may carry, already validated and normalised (no payload). */
+export interface ValidAuditEvent {
+  eventId: string;
+  messageType: MessageType;
+  requestId: string;
+  serviceReferenceVariant: string;
+  deviceId: string;
+  originatorId: string;
+  originatorRole: UserRole;
+  eventTime: number;
+  responseCode: string | null;
+}
+
+const REQUIRED_STRINGS = ['eventId', 'requestId', 'serviceReferenceVariant', 'deviceId', 'originatorId'] as const;
+
+/** Checks a decoded AuditEvent against the contract; throws RejectedRecord with a stable reason. */
+export function validateAuditEvent(decoded: Partial<AuditEvent>, limits: ValidationLimits): ValidAuditEvent {
+  for (const field of REQUIRED_STRINGS) {
+    const value = decoded[field];
+    if (typeof value !== 'string' || value.trim() === '') {
+      throw new RejectedRecord(DlqReason.MISSING_FIELD, `${field} is missing or empty`);
+    }
+  }
+  if (!MESSAGE_TYPES.includes(decoded.messageType as MessageType)) {
+    throw new RejectedRecord(DlqReason.MISSING_FIELD, 'messageType is missing or not a known message type');
+  }
+  if (!USER_ROLES.includes(decoded.originatorRole as UserRole)) {
+    throw new RejectedRecord(DlqReason.MISSING_FIELD, 'originatorRole is missing or not a known role');
+  }
+  const deviceId = normaliseEui64(decoded.deviceId);
+  if (!deviceId) throw new RejectedRecord(DlqReason.INVALID_DEVICE_ID, 'deviceId is not an EUI-64 (eight hex pairs joined by "-")');
+  const originatorId = normaliseEui64(decoded.originatorId);
+  if (!originatorId) throw new RejectedRecord(DlqReason.INVALID_USER_ID, 'originatorId is not an EUI-64 User ID');
+  const request = parseRequestId(decoded.requestId);
+  if (!request) {
+    throw new RejectedRecord(DlqReason.INVALID_REQUEST_ID, 'requestId is not <originator User ID>:<target Device ID>:<counter>');
+  }
+  const eventTime = decoded.eventTime;
+  if (typeof eventTime !== 'number' || !Number.isSafeInteger(eventTime) || eventTime <= 0) {
+    throw new RejectedRecord(DlqReason.INVALID_EVENT_TIME, 'eventTime is missing or not a positive epoch-millis value');
+  }
+  if (eventTime > limits.now + limits.maxFutureSkewMs) {
+    throw new RejectedRecord(
+      DlqReason.FUTURE_EVENT_TIME,
+      `eventTime ${new Date(eventTime).toISOString()} is more than ${limits.maxFutureSkewMs} ms ahead of now`,
+    );
+  }
+  const responseCode = decoded.responseCode ?? null;
+  if (responseCode !== null && !/^[A-Z0-9]{1,8}$/.test(responseCode)) {
+    throw new RejectedRecord(DlqReason.MISSING_FIELD, 'responseCode is not a DUIS response code');
+  }
+  return {
+    eventId: decoded.eventId!,
+    messageType: decoded.messageType!,
+    requestId: `${request.originatorId}:${request.deviceId}:${request.counter}`,
+    serviceReferenceVariant: decoded.serviceReferenceVariant!.trim(),
+    deviceId,
+    originatorId,
+    originatorRole: decoded.originatorRole!,
+    eventTime,
+    responseCode,
+  };
+}
+
+export function lookupSrv(variant: string): SrvDefinition | undefined {
+  return SRV_CATALOGUE.get(variant);
+}
+
+/** The record that goes to visibility.records: recipient fields null, titles from the catalogue. */
+export function projectAuditEvent(event: ValidAuditEvent): VisibilityRecord {
+  const srv = lookupSrv(event.serviceReferenceVariant);
+  const flags: string[] = [];
+  if (!srv) flags.push(FLAGS.UNKNOWN_SRV);
+  else if (!srv.eligibleRoles.includes(event.originatorRole)) flags.push(FLAGS.ROLE_NOT_ELIGIBLE);
+  return {
+    eventId: event.eventId,
+    messageType: event.messageType,
+    requestId: event.requestId,
+    serviceReferenceVariant: event.serviceReferenceVariant,
+    deviceId: event.deviceId,
+    eventTime: event.eventTime,
+    originatorRole: event.originatorRole,
+    responseCode: event.responseCode,
+    srvTitle: srv ? srv.title : `Unknown SRV ${event.serviceReferenceVariant}`,
+    critical: srv ? srv.critical : false,
+    originatorId: event.originatorId,
+    recipientPartyId: null,
+    recipientRole: null,
+    sentByRecipient: null,
+    flags,
+  };
+}

@@ -1,0 +1,186 @@
+// The ClickHouse archive: the embedded engine (chdb, in-process) by default, a server through
+// @clickhouse/client when CLICKHOUSE_URL is set. One DDL and one set of queries for both.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { VisibilityRecord } from './contracts';
+import type { Config } from './config';
+
+const DDL_PATH = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []), 'infra', 'clickhouse', 'archive.sql');
+
+export type Delivery = 'party' | 'unowned';
+
+export interface ArchivedRecord extends VisibilityRecord {
+  delivery: Delivery;
+}
+
+/** What both engines must do: run a statement, run a parameterised query to rows, insert JSON rows. */
+interface Engine {
+  exec(sql: string): Promise<void>;
+  query<T>(sql: string, params: Record<string, unknown>): Promise<T[]>;
+  insertJsonRows(table: string, rows: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+function toClickHouseTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+export function archiveRow(record: VisibilityRecord, delivery: Delivery): string {
+  return JSON.stringify({
+    eventId: record.eventId,
+    recipientPartyId: record.recipientPartyId ?? '',
+    recipientRole: record.recipientRole ?? '',
+    deviceId: record.deviceId,
+    eventTime: toClickHouseTime(record.eventTime),
+    messageType: record.messageType,
+    requestId: record.requestId,
+    serviceReferenceVariant: record.serviceReferenceVariant,
+    srvTitle: record.srvTitle,
+    critical: record.critical,
+    originatorRole: record.originatorRole,
+    originatorId: record.originatorId,
+    responseCode: record.responseCode,
+    sentByRecipient: record.sentByRecipient,
+    flags: record.flags,
+    delivery,
+  });
+}
+
+const SELECT_COLUMNS = `eventId, messageType, requestId, serviceReferenceVariant, deviceId,
+  toUnixTimestamp64Milli(eventTime) AS eventTime, originatorRole, responseCode, srvTitle, critical,
+  originatorId, nullIf(recipientPartyId, '') AS recipientPartyId, nullIf(recipientRole, '') AS recipientRole,
+  sentByRecipient, flags, delivery`;
+
+interface Row extends Omit<ArchivedRecord, 'eventTime' | 'critical' | 'sentByRecipient'> {
+  eventTime: string | number;
+  critical: boolean | number;
+  sentByRecipient: boolean | number | null;
+}
+
+function fromRow(row: Row): ArchivedRecord {
+  return {
+    ...row,
+    eventTime: Number(row.eventTime),
+    critical: Boolean(row.critical),
+    sentByRecipient: row.sentByRecipient === null ? null : Boolean(row.sentByRecipient),
+  };
+}
+
+export interface ArchiveQuery {
+  deviceId?: string;
+  recipientPartyId?: string;
+  eventId?: string;
+  from?: number;
+  to?: number;
+  limit?: number;
+}
+
+export class Archive {
+  private constructor(
+    private readonly engine: Engine,
+    readonly kind: 'embedded' | 'server',
+  ) {}
+
+  static async open(config: Config): Promise<Archive> {
+    const engine = config.clickhouseUrl ? await serverEngine(config.clickhouseUrl) : await embeddedEngine(config.archivePath);
+    const archive = new Archive(engine, config.clickhouseUrl ? 'server' : 'embedded');
+    const ddl = fs.readFileSync(DDL_PATH, 'utf8').replace('{retention_days}', String(config.archiveRetentionDays));
+    await engine.exec(ddl);
+    return archive;
+  }
+
+  /** One insert per call; callers pass a whole batch. */
+  async insert(records: Array<{ record: VisibilityRecord; delivery: Delivery }>): Promise<void> {
+    if (records.length === 0) return;
+    await this.engine.insertJsonRows('visibility_archive', records.map((r) => archiveRow(r.record, r.delivery)).join('\n'));
+  }
+
+  /** Lookups for operators and parties; duplicates collapse (FINAL), newest first. */
+  async find(query: ArchiveQuery): Promise<ArchivedRecord[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (query.deviceId) {
+      where.push('deviceId = {deviceId:String}');
+      params.deviceId = query.deviceId;
+    }
+    if (query.recipientPartyId !== undefined) {
+      where.push('recipientPartyId = {recipientPartyId:String}');
+      params.recipientPartyId = query.recipientPartyId;
+    }
+    if (query.eventId) {
+      where.push('eventId = {eventId:String}');
+      params.eventId = query.eventId;
+    }
+    if (query.from !== undefined) {
+      where.push('eventTime >= fromUnixTimestamp64Milli({from:Int64})');
+      params.from = query.from;
+    }
+    if (query.to !== undefined) {
+      where.push('eventTime < fromUnixTimestamp64Milli({to:Int64})');
+      params.to = query.to;
+    }
+    const limit = Math.min(Math.max(query.limit ?? 1000, 1), 100_000);
+    const sql = `SELECT ${SELECT_COLUMNS} FROM visibility_archive FINAL
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY eventTime DESC, eventId, recipientPartyId LIMIT ${limit}`;
+    return (await this.engine.query<Row>(sql, params)).map(fromRow);
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.engine.query<{ n: string | number }>('SELECT count() AS n FROM visibility_archive FINAL', {});
+    return Number(row.n);
+  }
+
+  async ping(): Promise<boolean> {
+    await this.engine.query('SELECT 1 AS ok', {});
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.engine.close();
+  }
+}
+
+async function embeddedEngine(dataPath: string): Promise<Engine> {
+  fs.mkdirSync(dataPath, { recursive: true });
+  // Loaded lazily: the native engine is only needed when no server is configured.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Session } = require('chdb') as typeof import('chdb');
+  const session = new Session(dataPath);
+  return {
+    async exec(sql) {
+      await session.queryAsync(sql, { format: 'CSV' });
+    },
+    async query<T>(sql: string, params: Record<string, unknown>) {
+      const result = await session.queryBindAsync(sql, params, { format: 'JSONEachRow' });
+      const text = result.text().trim();
+      return text ? (text.split('\n').map((line) => JSON.parse(line)) as T[]) : [];
+    },
+    async insertJsonRows(table, rows) {
+      await session.insert({ table, values: Buffer.from(rows), format: 'JSONEachRow' });
+    },
+    async close() {
+      session.close();
+    },
+  };
+}
+
+async function serverEngine(url: string): Promise<Engine> {
+  const { createClient } = await import('@clickhouse/client');
+  const client = createClient({ url });
+  return {
+    async exec(sql) {
+      await client.command({ query: sql });
+    },
+    async query<T>(sql: string, params: Record<string, unknown>) {
+      const result = await client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+      return (await result.json()) as T[];
+    },
+    async insertJsonRows(table, rows) {
+      await client.insert({ table, values: rows.split('\n').map((line) => JSON.parse(line)), format: 'JSONEachRow' });
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// The one place environment variables are read and validated. Every service takes a Config.
+import path from 'node:path';
+
+export type DisclosurePolicy = 'own-requests' | 'owners' | 'none';
+
+export interface Config {
+  kafkaBrokers: string[];
+  kafkaClientId: string;
+  schemaRegistryUrl: string;
+  redisUrl: string;
+  /** A ClickHouse server; undefined means the embedded engine (chdb) at archivePath. */
+  clickhouseUrl: string | undefined;
+  archivePath: string;
+  archiveRetentionDays: number;
+  logLevel: string;
+  /** Prefix for consumer group ids, so several deployments can share one cluster. */
+  groupPrefix: string;
+  /** How long a record whose owners are unknown waits for registration data before visibility.unowned. */
+  ownershipWaitMs: number;
+  /** How often waiting records are looked at again. */
+  pendingScanMs: number;
+  /** Who sees the originator's User ID (see README: disclosure policy). */
+  originatorDisclosure: DisclosurePolicy;
+  /** Audit events further than this in the future are rejected (FUTURE_EVENT_TIME). */
+  maxFutureSkewMs: number;
+  /** How long delivered (eventId, party) pairs are remembered to suppress duplicates. */
+  dedupTtlSeconds: number;
+  /** Largest audit event accepted; bigger ones go to the DLQ untouched (OVERSIZED). */
+  maxMessageBytes: number;
+  /** Port for /health and /metrics; 0 picks a free port. */
+  httpPort: number;
+  httpHost: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? fallback : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^-?[0-9]+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function url(env: Env, name: string, fallback: string | undefined, protocols: string[]): string | undefined {
+  const raw = env[name]?.trim() || fallback;
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: "${raw}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const DISCLOSURE: DisclosurePolicy[] = ['own-requests', 'owners', 'none'];
+const repoRoot = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
+
+export function loadConfig(env: Env = process.env): Config {
+  const brokers = text(env, 'KAFKA_BROKERS', '127.0.0.1:9092')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  for (const broker of brokers) {
+    if (!/^[^\s:]+:[0-9]{1,5}$/.test(broker)) throw new ConfigError(`KAFKA_BROKERS entry "${broker}" is not host:port`);
+  }
+  const logLevel = text(env, 'LOG_LEVEL', 'info');
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const disclosure = text(env, 'ORIGINATOR_DISCLOSURE', 'own-requests') as DisclosurePolicy;
+  if (!DISCLOSURE.includes(disclosure)) {
+    throw new ConfigError(`ORIGINATOR_DISCLOSURE must be one of ${DISCLOSURE.join(', ')}, got "${disclosure}"`);
+  }
+  return {
+    kafkaBrokers: brokers,
+    kafkaClientId: text(env, 'KAFKA_CLIENT_ID', 'srv-visibility'),
+    schemaRegistryUrl: url(env, 'SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081', ['http:', 'https:'])!,
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!,
+    clickhouseUrl: url(env, 'CLICKHOUSE_URL', undefined, ['http:', 'https:']),
+    archivePath: path.resolve(text(env, 'ARCHIVE_PATH', path.join(repoRoot, '.stack', 'archive'))),
+    archiveRetentionDays: integer(env, 'ARCHIVE_RETENTION_DAYS', 90, 1, 3650),
+    logLevel,
+    groupPrefix: text(env, 'GROUP_PREFIX', 'srv-visibility'),
+    ownershipWaitMs: integer(env, 'OWNERSHIP_WAIT_MS', 10 * 60_000, 0, 7 * 24 * 3600_000),
+    pendingScanMs: integer(env, 'PENDING_SCAN_MS', 1000, 50, 600_000),
+    originatorDisclosure: disclosure,
+    maxFutureSkewMs: integer(env, 'MAX_FUTURE_SKEW_MS', 5 * 60_000, 0, 365 * 24 * 3600_000),
+    dedupTtlSeconds: integer(env, 'DEDUP_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
+    maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    httpPort: integer(env, 'HTTP_PORT', 9464, 0, 65535),
+    httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
+  };
+}

@@ -1,0 +1,109 @@
+// TypeScript views of the Avro contracts in schemas/ (namespace srv.visibility.v1).
+// The .avsc files are the source of truth; these types must stay in step with them.
+
+export const MESSAGE_TYPES = [
+  'SERVICE_REQUEST',
+  'SIGNED_PRE_COMMAND',
+  'PRE_COMMAND',
+  'ACKNOWLEDGEMENT',
+  'SERVICE_RESPONSE',
+] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+export const USER_ROLES = ['IS', 'ES', 'GS', 'ED', 'GT', 'OU', 'RSA'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** Roles that own a device: Responsible Suppliers and Network Operators, in precedence order. */
+export const OWNER_ROLES = ['IS', 'ES', 'GS', 'ED', 'GT'] as const;
+export type OwnerRole = (typeof OWNER_ROLES)[number];
+export const SUPPLIER_ROLES: readonly OwnerRole[] = ['IS', 'ES', 'GS'];
+export const NETWORK_OPERATOR_ROLES: readonly OwnerRole[] = ['ED', 'GT'];
+
+export const OWNERSHIP_EVENT_TYPES = [
+  'DEVICE_ASSOCIATED',
+  'DEVICE_DISSOCIATED',
+  'SUPPLIER_REGISTERED',
+  'NETWORK_OPERATOR_REGISTERED',
+] as const;
+export type OwnershipEventType = (typeof OWNERSHIP_EVENT_TYPES)[number];
+
+export const DEVICE_TYPES = ['ESME', 'GSME', 'CHF', 'GPF', 'PPMID', 'HCALCS', 'IHD', 'CAD'] as const;
+export type DeviceType = (typeof DEVICE_TYPES)[number];
+
+export interface AuditEvent {
+  eventId: string;
+  messageType: MessageType;
+  requestId: string;
+  serviceReference: string;
+  serviceReferenceVariant: string;
+  deviceId: string;
+  originatorId: string;
+  originatorRole: UserRole;
+  eventTime: number;
+  responseCode: string | null;
+  payload: Buffer;
+}
+
+export interface OwnershipEvent {
+  eventId: string;
+  type: OwnershipEventType;
+  mpxn: string;
+  deviceId: string | null;
+  deviceType: DeviceType | null;
+  partyId: string | null;
+  role: OwnerRole | null;
+  effectiveFrom: number;
+}
+
+export interface AlertEvent {
+  alertId: string;
+  alertCode: string;
+  alertKind: 'DEVICE' | 'DCC';
+  deviceId: string;
+  eventTime: number;
+  requestId: string | null;
+  recipientId: string;
+  payload: Buffer;
+}
+
+export interface VisibilityRecord {
+  eventId: string;
+  messageType: MessageType;
+  requestId: string;
+  serviceReferenceVariant: string;
+  deviceId: string;
+  eventTime: number;
+  originatorRole: UserRole;
+  responseCode: string | null;
+  srvTitle: string;
+  critical: boolean;
+  originatorId: string | null;
+  recipientPartyId: string | null;
+  recipientRole: OwnerRole | null;
+  sentByRecipient: boolean | null;
+  flags: string[];
+}
+
+/** Flags a VisibilityRecord may carry (the contract's two, and the ones this project adds; see README). */
+export const FLAGS = {
+  ROLE_NOT_ELIGIBLE: 'ROLE_NOT_ELIGIBLE',
+  UNKNOWN_SRV: 'UNKNOWN_SRV',
+  /** Delivered after the fact because registration data arrived late (a retrospective change). */
+  LATE_OWNERSHIP: 'LATE_OWNERSHIP',
+  /** On visibility.unowned: no owner could be found within the wait. */
+  NO_OWNER: 'NO_OWNER',
+} as const;
+
+export const TOPICS = {
+  auditEvents: 'sat.audit.events',
+  ownershipEvents: 'sat.ownership.events',
+  alerts: 'sat.alerts',
+  visibilityRecords: 'visibility.records',
+  unowned: 'visibility.unowned',
+  dlq: 'sat.dlq',
+  partyPrefix: 'visibility.party.',
+} as const;
+
+export function partyTopic(partyId: string): string {
+  return `${TOPICS.partyPrefix}${partyId}`;
+}

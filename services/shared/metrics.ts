@@ -1,0 +1,72 @@
+// Prometheus metrics for every service, one registry per process.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly consumed = new Counter({
+    name: 'visibility_messages_consumed_total',
+    help: 'Messages read from Kafka, by service and topic',
+    labelNames: ['service', 'topic'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dlq = new Counter({
+    name: 'visibility_dlq_total',
+    help: 'Messages sent to the DLQ untouched, by service and reason code',
+    labelNames: ['service', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly produced = new Counter({
+    name: 'visibility_records_produced_total',
+    help: 'Records written, by service and destination kind (records, party, unowned)',
+    labelNames: ['service', 'destination'] as const,
+    registers: [this.registry],
+  });
+
+  readonly duplicates = new Counter({
+    name: 'visibility_duplicates_suppressed_total',
+    help: 'Copies not delivered again because (eventId, party) was already delivered',
+    registers: [this.registry],
+  });
+
+  readonly ownershipFacts = new Counter({
+    name: 'visibility_ownership_facts_total',
+    help: 'Ownership facts stored, by event type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly pending = new Gauge({
+    name: 'visibility_pending_records',
+    help: 'Records waiting for registration data',
+    registers: [this.registry],
+  });
+
+  readonly unowned = new Counter({
+    name: 'visibility_unowned_total',
+    help: 'Records sent to visibility.unowned after the ownership wait, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cache = new Counter({
+    name: 'visibility_ownership_cache_total',
+    help: 'Ownership cache lookups by outcome (hit, miss, invalidated)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly batchSeconds = new Histogram({
+    name: 'visibility_batch_seconds',
+    help: 'Time to process one consumed batch, by service',
+    labelNames: ['service'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  constructor(collectDefaults = true) {
+    if (collectDefaults) collectDefaultMetrics({ register: this.registry });
+  }
+}

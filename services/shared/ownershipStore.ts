@@ -1,0 +1,214 @@
+// Redis adapter for ownership history. Layout (all keys under `own:`):
+//   own:dev:<deviceId>       HASH  "<effectiveFrom>|<mpxn>"  -> "A|<deviceType>" | "D"
+//   own:mpxn:<mpxn>          HASH  "<role>|<effectiveFrom>"  -> partyId
+//   own:mpxn-devices:<mpxn>  SET   every device ever associated with the MPxN
+//   own:changes              STREAM one entry per written key (cache invalidation, late-ownership work)
+//   own:seq                  counter of change entries, to detect a reader that fell behind the trimmed stream
+//   own:initialised          marker: absent on an empty store, which triggers a rebuild from Kafka
+import type Redis from 'ioredis';
+import {
+  DeviceHistory,
+  MpxnHistory,
+  associationField,
+  associationValue,
+  registrationField,
+  type OwnershipFact,
+} from './ownership';
+
+export const KEYS = {
+  device: (deviceId: string) => `own:dev:${deviceId}`,
+  mpxn: (mpxn: string) => `own:mpxn:${mpxn}`,
+  mpxnDevices: (mpxn: string) => `own:mpxn-devices:${mpxn}`,
+  changes: 'own:changes',
+  seq: 'own:seq',
+  initialised: 'own:initialised',
+};
+
+const CHANGE_STREAM_MAXLEN = 200_000;
+
+export interface OwnershipChange {
+  key: string;
+  /** The earliest instant whose owners this change can alter. */
+  effectiveFrom: number;
+}
+
+/** Writes a batch of facts atomically: one MULTI, one round trip. */
+export async function writeFacts(redis: Redis, facts: OwnershipFact[]): Promise<void> {
+  if (facts.length === 0) return;
+  const multi = redis.multi();
+  for (const fact of facts) {
+    let key: string;
+    if (fact.kind === 'association') {
+      key = KEYS.device(fact.deviceId);
+      multi.hset(key, associationField(fact), associationValue(fact));
+      multi.sadd(KEYS.mpxnDevices(fact.mpxn), fact.deviceId);
+    } else {
+      key = KEYS.mpxn(fact.mpxn);
+      multi.hset(key, registrationField(fact), fact.partyId);
+    }
+    multi.incr(KEYS.seq);
+    multi.xadd(KEYS.changes, 'MAXLEN', '~', CHANGE_STREAM_MAXLEN, '*', 'key', key, 'from', String(fact.effectiveFrom));
+  }
+  multi.set(KEYS.initialised, '1');
+  const results = await multi.exec();
+  const failed = results?.find(([error]) => error);
+  if (!results || failed) throw new Error(`ownership write failed: ${failed?.[0]?.message ?? 'transaction aborted'}`);
+}
+
+export async function isInitialised(redis: Redis): Promise<boolean> {
+  return (await redis.exists(KEYS.initialised)) === 1;
+}
+
+/** Deletes every ownership key (used by the rebuild command before it replays the topic). */
+export async function clearOwnership(redis: Redis): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', 'own:*', 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+/** A bounded LRU of parsed histories, kept exact by reading own:changes before every use. */
+export class OwnershipReader {
+  private readonly cache = new Map<string, DeviceHistory | MpxnHistory>();
+  /** '$' = position unknown: the next read only finds where the stream ends (the cache is empty then). */
+  private lastChangeId = '$';
+  private lastSeq = -1;
+  stats = { hits: 0, misses: 0, invalidated: 0, flushes: 0 };
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly maxEntries = 100_000,
+    private readonly changesPerRead = 10_000,
+  ) {}
+
+  private remember(key: string, value: DeviceHistory | MpxnHistory): void {
+    this.cache.delete(key);
+    this.cache.set(key, value);
+    if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  private recall<T extends DeviceHistory | MpxnHistory>(key: string): T | undefined {
+    const value = this.cache.get(key);
+    if (value) {
+      this.cache.delete(key);
+      this.cache.set(key, value);
+      this.stats.hits++;
+    }
+    return value as T | undefined;
+  }
+
+  /** Drops every cached history the change stream says was written since the last read. */
+  private applyChanges(seqRaw: string | null, entries: Array<[string, string[]]>): void {
+    const seq = Number(seqRaw ?? 0);
+    for (const [id, fields] of entries) {
+      const key = fields[fields.indexOf('key') + 1];
+      if (this.cache.delete(key)) this.stats.invalidated++;
+      this.lastChangeId = id;
+    }
+    // Behind the trimmed stream, or more changes than one read takes: nothing cached can be trusted.
+    const caughtUp = entries.length < this.changesPerRead;
+    if (this.lastSeq >= 0 && (seq - this.lastSeq > entries.length || !caughtUp)) {
+      this.cache.clear();
+      this.stats.flushes++;
+      if (!caughtUp) this.lastChangeId = '$';
+    }
+    this.lastSeq = seq;
+  }
+
+  /**
+   * Histories for these devices and every MPxN they have been on, in O(1) round trips per batch:
+   * one for the change stream and the devices, one for the MPxNs.
+   */
+  async load(deviceIds: Iterable<string>): Promise<{ devices: Map<string, DeviceHistory>; mpxns: Map<string, MpxnHistory> }> {
+    const devices = new Map<string, DeviceHistory>();
+    const wanted = [...new Set(deviceIds)];
+
+    const first = this.redis.pipeline();
+    first.get(KEYS.seq);
+    if (this.lastChangeId === '$') first.xrevrange(KEYS.changes, '+', '-', 'COUNT', 1);
+    else first.xrange(KEYS.changes, `(${this.lastChangeId}`, '+', 'COUNT', this.changesPerRead);
+    // Devices are fetched whether cached or not only when the cache cannot be trusted; the common
+    // case fetches just the misses. Invalidated entries are refetched in the second round trip.
+    const misses = wanted.filter((id) => !this.cache.has(KEYS.device(id)));
+    for (const id of misses) first.hgetall(KEYS.device(id));
+    const firstResults = await exec(first);
+    if (this.lastChangeId === '$') {
+      const latest = firstResults[1] as Array<[string, string[]]>;
+      this.lastChangeId = latest.length > 0 ? latest[0][0] : '0-0';
+      this.lastSeq = Number(firstResults[0] ?? 0);
+    } else {
+      this.applyChanges(firstResults[0] as string | null, firstResults[1] as Array<[string, string[]]>);
+    }
+    misses.forEach((id, i) => {
+      this.stats.misses++;
+      this.remember(KEYS.device(id), DeviceHistory.fromHash(firstResults[2 + i] as Record<string, string>));
+    });
+
+    const second = this.redis.pipeline();
+    const refetchDevices: string[] = [];
+    for (const id of wanted) {
+      const cached = this.recall<DeviceHistory>(KEYS.device(id));
+      if (cached) devices.set(id, cached);
+      else {
+        refetchDevices.push(id);
+        second.hgetall(KEYS.device(id));
+      }
+    }
+    // MPxNs of refetched devices are not known yet; a third round trip covers them if needed.
+    const mpxns = new Map<string, MpxnHistory>();
+    const queueMpxns = (pipeline: ReturnType<Redis['pipeline']>, history: DeviceHistory, queued: string[]) => {
+      for (const mpxn of history.mpxns()) {
+        if (mpxns.has(mpxn) || queued.includes(mpxn)) continue;
+        const cached = this.recall<MpxnHistory>(KEYS.mpxn(mpxn));
+        if (cached) mpxns.set(mpxn, cached);
+        else {
+          queued.push(mpxn);
+          pipeline.hgetall(KEYS.mpxn(mpxn));
+        }
+      }
+    };
+    const queued: string[] = [];
+    for (const history of devices.values()) queueMpxns(second, history, queued);
+    if (refetchDevices.length + queued.length > 0) {
+      const results = await exec(second);
+      refetchDevices.forEach((id, i) => {
+        const history = DeviceHistory.fromHash(results[i] as Record<string, string>);
+        this.remember(KEYS.device(id), history);
+        devices.set(id, history);
+      });
+      queued.forEach((mpxn, i) => {
+        this.stats.misses++;
+        const history = MpxnHistory.fromHash(results[refetchDevices.length + i] as Record<string, string>);
+        this.remember(KEYS.mpxn(mpxn), history);
+        mpxns.set(mpxn, history);
+      });
+      if (refetchDevices.length > 0) {
+        const third = this.redis.pipeline();
+        const more: string[] = [];
+        for (const id of refetchDevices) queueMpxns(third, devices.get(id)!, more);
+        if (more.length > 0) {
+          const moreResults = await exec(third);
+          more.forEach((mpxn, i) => {
+            const history = MpxnHistory.fromHash(moreResults[i] as Record<string, string>);
+            this.remember(KEYS.mpxn(mpxn), history);
+            mpxns.set(mpxn, history);
+          });
+        }
+      }
+    }
+    return { devices, mpxns };
+  }
+}
+
+async function exec(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+  const results = await pipeline.exec();
+  if (!results) throw new Error('redis pipeline returned nothing');
+  return results.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}

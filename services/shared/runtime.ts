@@ -1,0 +1,94 @@
+// Everything a service needs from the outside world, built once per process from the Config:
+// logger, metrics, Kafka client and producer, Avro codec with the contract's schema ids, Redis.
+import type { Kafka, Producer } from 'kafkajs';
+import type Redis from 'ioredis';
+import { loadConfig, type Config } from './config';
+import { TOPICS } from './contracts';
+import { createKafka } from './kafka';
+import { createLogger, type Logger } from './logger';
+import { Metrics } from './metrics';
+import { createRedis } from './redis';
+import { AvroCodec, PARTY_TOPIC_SUBJECT, createSchemaRegistry } from './schemaRegistry';
+import { ensureTopics, topicLayout } from './topics';
+
+export interface SchemaIds {
+  auditEvent: number;
+  ownershipEvent: number;
+  alertEvent: number;
+  visibilityRecord: number;
+  unowned: number;
+  party: number;
+}
+
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  kafka: Kafka;
+  producer: Producer;
+  codec: AvroCodec;
+  schemaIds: SchemaIds;
+  redis(name: string): Promise<Redis>;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  config?: Config;
+  logger?: Logger;
+  metrics?: Metrics;
+  replicationFactor?: number;
+}
+
+/** Registers the contract's schemas under their subjects (idempotent) and returns the ids. */
+export async function registerSchemas(codec: AvroCodec): Promise<SchemaIds> {
+  return {
+    auditEvent: await codec.register('AuditEvent', `${TOPICS.auditEvents}-value`),
+    ownershipEvent: await codec.register('OwnershipEvent', `${TOPICS.ownershipEvents}-value`),
+    alertEvent: await codec.register('AlertEvent', `${TOPICS.alerts}-value`),
+    visibilityRecord: await codec.register('VisibilityRecord', `${TOPICS.visibilityRecords}-value`),
+    unowned: await codec.register('VisibilityRecord', `${TOPICS.unowned}-value`),
+    party: await codec.register('VisibilityRecord', PARTY_TOPIC_SUBJECT),
+  };
+}
+
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const config = options.config ?? loadConfig();
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = options.metrics ?? new Metrics();
+  const kafka = createKafka(config, logger);
+
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topicLayout({ replicationFactor: options.replicationFactor ?? 1 }), logger);
+  } finally {
+    await admin.disconnect();
+  }
+
+  const codec = new AvroCodec(createSchemaRegistry(config));
+  const schemaIds = await registerSchemas(codec);
+
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+
+  const redisClients: Redis[] = [];
+  return {
+    config,
+    logger,
+    metrics,
+    kafka,
+    producer,
+    codec,
+    schemaIds,
+    async redis(name: string) {
+      const client = createRedis(config, logger, name);
+      await client.connect();
+      redisClients.push(client);
+      return client;
+    },
+    async close() {
+      await producer.disconnect();
+      await Promise.all(redisClients.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}

@@ -1,0 +1,51 @@
+// Graceful shutdown: on SIGINT/SIGTERM run the closers in reverse order of registration, once,
+// with a deadline, then exit. A second signal exits at once.
+import type { Logger } from './logger';
+
+type Closer = () => Promise<void>;
+
+export class Shutdown {
+  private readonly closers: Array<{ name: string; close: Closer }> = [];
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly deadlineMs = 15_000,
+  ) {}
+
+  add(name: string, close: Closer): void {
+    this.closers.push({ name, close });
+  }
+
+  async run(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = (async () => {
+      for (const { name, close } of [...this.closers].reverse()) {
+        try {
+          await close();
+          this.logger.debug({ component: name }, 'closed');
+        } catch (error) {
+          this.logger.warn({ component: name, err: { message: (error as Error).message } }, 'close failed');
+        }
+      }
+    })();
+    return this.running;
+  }
+
+  installSignalHandlers(): void {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) process.exit(1);
+      signalled = true;
+      this.logger.info({ signal }, 'shutting down');
+      const deadline = setTimeout(() => {
+        this.logger.error('shutdown deadline passed; exiting');
+        process.exit(1);
+      }, this.deadlineMs);
+      deadline.unref();
+      this.run().then(() => process.exit(0));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,56 @@
+// Topic layout and provisioning. Idempotent: existing topics are left as they are.
+import type { Admin, ITopicConfig } from 'kafkajs';
+import { TOPICS } from './contracts';
+import type { Logger } from './logger';
+
+const DAY_MS = 24 * 3600 * 1000;
+const LARGE_MESSAGE_BYTES = String(16 * 1024 * 1024);
+
+export interface TopicLayoutOptions {
+  replicationFactor: number;
+}
+
+export function topicLayout({ replicationFactor }: TopicLayoutOptions): ITopicConfig[] {
+  const topic = (name: string, numPartitions: number, config: Record<string, string>): ITopicConfig => ({
+    topic: name,
+    numPartitions,
+    replicationFactor,
+    configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+  });
+  return [
+    // Oversized audit events must be accepted so they can be dead-lettered, not refused at the door.
+    topic(TOPICS.auditEvents, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS), 'max.message.bytes': LARGE_MESSAGE_BYTES }),
+    topic(TOPICS.ownershipEvents, 6, { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': String(DAY_MS) }),
+    topic(TOPICS.alerts, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS), 'max.message.bytes': LARGE_MESSAGE_BYTES }),
+    topic(TOPICS.visibilityRecords, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) }),
+    topic(TOPICS.unowned, 3, { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) }),
+    topic(TOPICS.dlq, 3, { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS), 'max.message.bytes': LARGE_MESSAGE_BYTES }),
+  ];
+}
+
+export function partyTopicConfig(name: string, replicationFactor: number): ITopicConfig {
+  return {
+    topic: name,
+    numPartitions: 3,
+    replicationFactor,
+    configEntries: [
+      { name: 'cleanup.policy', value: 'delete' },
+      { name: 'retention.ms', value: String(30 * DAY_MS) },
+    ],
+  };
+}
+
+/** Creates whichever of these topics are missing; returns the names it created. */
+export async function ensureTopics(admin: Admin, topics: ITopicConfig[], logger: Logger): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  if (missing.length === 0) return [];
+  try {
+    await admin.createTopics({ topics: missing, waitForLeaders: true });
+  } catch (error) {
+    // Another instance may have created them between list and create.
+    if (!/already exists/i.test((error as Error).message)) throw error;
+  }
+  logger.info({ topics: missing.map((t) => t.topic) }, 'topics created');
+  return missing.map((t) => t.topic);
+}
