@@ -188,15 +188,19 @@ kafka__format() {
   fi
 }
 
+# byte offset of server.log when this start began, so failures show only this run's lines
+KAFKA__LOG_OFFSET=0
+
 kafka__fail_tail() {
   kafka__err "$1"
-  local f
-  for f in "$KAFKA_LOGS/server.log" "$KAFKA_LOGS/kafka.out"; do
-    if [[ -s "$f" ]]; then
-      echo "----- last lines of $f -----" >&2
-      tail -n 40 "$f" >&2
-    fi
-  done
+  if [[ -s "$KAFKA_LOGS/kafka.out" ]]; then
+    echo "----- last lines of $KAFKA_LOGS/kafka.out -----" >&2
+    tail -n 20 "$KAFKA_LOGS/kafka.out" >&2
+  fi
+  if [[ -s "$KAFKA_LOGS/server.log" ]]; then
+    echo "----- last lines of $KAFKA_LOGS/server.log (this run) -----" >&2
+    tail -c +"$((KAFKA__LOG_OFFSET + 1))" "$KAFKA_LOGS/server.log" | tail -n 40 >&2
+  fi
 }
 
 kafka__wait_ready() {
@@ -256,6 +260,7 @@ kafka_start() {
   java="$(kafka__java)"
   # shellcheck disable=SC2206
   local heap=(${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g})
+  KAFKA__LOG_OFFSET="$(stat -c %s "$KAFKA_LOGS/server.log" 2>/dev/null || echo 0)"
   kafka__log "starting broker (KRaft broker+controller, logs in $KAFKA_LOGS) ..."
   nohup "$java" "${heap[@]}" \
     -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
