@@ -1,6 +1,6 @@
 -- The ninety-day archive of delivered records: one row per (event, recipient); unowned records
 -- have recipientPartyId = ''. The same DDL runs on the embedded engine (chdb) and a server.
--- {retention_days} is filled in from ARCHIVE_RETENTION_DAYS.
+-- The TTL's day count is filled in from ARCHIVE_RETENTION_DAYS.
 CREATE TABLE IF NOT EXISTS visibility_archive
 (
     eventId                 String,

@@ -84,7 +84,7 @@ export class Archive {
   static async open(config: Config): Promise<Archive> {
     const engine = config.clickhouseUrl ? await serverEngine(config.clickhouseUrl) : await embeddedEngine(config.archivePath);
     const archive = new Archive(engine, config.clickhouseUrl ? 'server' : 'embedded');
-    const ddl = fs.readFileSync(DDL_PATH, 'utf8').replace('{retention_days}', String(config.archiveRetentionDays));
+    const ddl = fs.readFileSync(DDL_PATH, 'utf8').replaceAll('{retention_days}', String(config.archiveRetentionDays));
     await engine.exec(ddl);
     return archive;
   }

@@ -1,0 +1,204 @@
+// Integration-test harness on the real local stack: start the services in-process with a test
+// configuration, write upstream events, read topics back, capture every log line.
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type { Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
+import { startApp, type App, type ServiceName } from '../../services/app';
+import { loadConfig, type Config } from '../../services/shared/config';
+import { TOPICS, type AuditEvent, type OwnershipEvent, type VisibilityRecord } from '../../services/shared/contracts';
+import { createKafka } from '../../services/shared/kafka';
+import { createLogger } from '../../services/shared/logger';
+import { AvroCodec, createSchemaRegistry } from '../../services/shared/schemaRegistry';
+import { registerSchemas, type SchemaIds } from '../../services/shared/runtime';
+
+/** Every log line the services wrote during a test, for payload scans. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+  get text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export const TEST_ARCHIVE_PATH = path.join(os.tmpdir(), `srv-visibility-test-archive-${process.pid}`);
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    ...process.env,
+    GROUP_PREFIX: 'srv-visibility-test',
+    ARCHIVE_PATH: TEST_ARCHIVE_PATH,
+    HTTP_PORT: '0',
+    OWNERSHIP_WAIT_MS: '4000',
+    PENDING_SCAN_MS: '250',
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
+}
+
+export interface Harness {
+  app: App;
+  logs: LogCapture;
+  kafka: Kafka;
+  producer: Producer;
+  codec: AvroCodec;
+  ids: SchemaIds;
+  sendAudit(events: AuditEvent[]): Promise<void>;
+  sendOwnership(events: OwnershipEvent[]): Promise<void>;
+  sendRaw(topic: string, messages: Array<{ key?: string | Buffer | null; value: Buffer | null; headers?: IHeaders }>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(options: { env?: Record<string, string>; services?: ServiceName[] } = {}): Promise<Harness> {
+  const config = testConfig(options.env);
+  const logs = new LogCapture();
+  const logger = createLogger(config.logLevel, 'srv-visibility-test', logs);
+  const app = await startApp({ config, logger, services: options.services });
+  const kafka = createKafka(config, createLogger('warn', 'test-client', logs), 'srv-visibility-test-client');
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const codec = new AvroCodec(createSchemaRegistry(config));
+  const ids = await registerSchemas(codec);
+  return {
+    app,
+    logs,
+    kafka,
+    producer,
+    codec,
+    ids,
+    async sendAudit(events) {
+      await producer.send({
+        topic: TOPICS.auditEvents,
+        messages: events.map((e) => ({ key: e.requestId, value: codec.encodeSync(ids.auditEvent, e) })),
+      });
+    },
+    async sendOwnership(events) {
+      await producer.send({
+        topic: TOPICS.ownershipEvents,
+        messages: events.map((e) => ({ key: e.mpxn, value: codec.encodeSync(ids.ownershipEvent, e) })),
+      });
+    },
+    async sendRaw(topic, messages) {
+      await producer.send({ topic, messages });
+    },
+    async stop() {
+      await producer.disconnect();
+      await app.stop();
+    },
+  };
+}
+
+export interface ReadMessage<T> {
+  key: string | null;
+  value: T;
+  raw: Buffer | null;
+  headers: Record<string, string>;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * Reads a topic from the beginning until `done(messages)` holds or the timeout passes, then
+ * returns what it read. Decodes Avro values unless `raw` is set.
+ */
+export async function readTopic<T = VisibilityRecord>(
+  kafka: Kafka,
+  codec: AvroCodec,
+  topic: string,
+  { done, timeoutMs = 30_000, raw = false, filter }: { done?: (messages: Array<ReadMessage<T>>) => boolean; timeoutMs?: number; raw?: boolean; filter?: (m: ReadMessage<T>) => boolean },
+): Promise<Array<ReadMessage<T>>> {
+  const consumer: Consumer = kafka.consumer({ groupId: `srv-visibility-test-reader-${process.pid}-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 100, maxBytesPerPartition: 32 * 1024 * 1024 });
+  const messages: Array<ReadMessage<T>> = [];
+  await waitFor(() => topicExists(kafka, topic), { timeoutMs, what: `topic ${topic}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      consumer
+        .run({
+          eachBatch: async ({ batch }) => {
+            if (!raw) await codec.prefetch(batch.messages.map((m) => m.value));
+            for (const m of batch.messages) {
+              const headers: Record<string, string> = {};
+              for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+              const message: ReadMessage<T> = {
+                key: m.key ? m.key.toString('utf8') : null,
+                value: raw ? (m.value as unknown as T) : codec.decodeSync<T>(m.value, 'VisibilityRecord').value,
+                raw: m.value,
+                headers,
+                partition: batch.partition,
+                offset: m.offset,
+              };
+              if (!filter || filter(message)) messages.push(message);
+            }
+            if (done?.(messages)) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}
+
+/** Does this topic exist yet? (party topics are created on first delivery) */
+export async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.listTopics()).includes(topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined | false>, { timeoutMs = 30_000, intervalMs = 200, what = 'condition' } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Lag of a consumer group on a topic: high watermarks minus committed offsets. */
+export async function groupLag(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const highs = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    let lag = 0;
+    for (const high of highs) {
+      const offset = committed?.partitions.find((p) => p.partition === high.partition)?.offset ?? '-1';
+      const done = Number(offset) < 0 ? Number(high.low) : Number(offset);
+      lag += Number(high.high) - done;
+    }
+    return lag;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until the projector and the fan-out have committed everything written so far. */
+export async function drained(harness: Harness, timeoutMs = 60_000): Promise<void> {
+  const prefix = harness.app.runtime.config.groupPrefix;
+  await waitFor(
+    async () =>
+      (await groupLag(harness.kafka, `${prefix}-projector`, TOPICS.auditEvents)) === 0 &&
+      (await groupLag(harness.kafka, `${prefix}-ownership-projector`, TOPICS.ownershipEvents)) === 0 &&
+      (await groupLag(harness.kafka, `${prefix}-fan-out`, TOPICS.visibilityRecords)) === 0,
+    { timeoutMs, what: 'the pipeline to drain' },
+  );
+}
+
+export type { OwnershipEvent, AuditEvent };
