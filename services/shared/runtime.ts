@@ -1,6 +1,6 @@
 // Everything a service needs from the outside world, built once per process from the Config:
 // logger, metrics, Kafka client and producer, Avro codec with the contract's schema ids, Redis.
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type Redis from 'ioredis';
 import { loadConfig, type Config } from './config';
 import { TOPICS } from './contracts';
@@ -68,7 +68,15 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const codec = new AvroCodec(createSchemaRegistry(config));
   const schemaIds = await registerSchemas(codec);
 
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  // Idempotent, and retrying without limit: during an outage a stage blocks (and its batch is
+  // replayed after a rebalance) rather than dropping records.
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
+  });
   await producer.connect();
 
   const redisClients: Redis[] = [];

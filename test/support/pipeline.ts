@@ -3,7 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import type { Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type IHeaders, type Kafka, type Producer } from 'kafkajs';
 import { startApp, type App, type ServiceName } from '../../services/app';
 import { loadConfig, type Config } from '../../services/shared/config';
 import { TOPICS, type AuditEvent, type OwnershipEvent, type VisibilityRecord } from '../../services/shared/contracts';
@@ -58,7 +58,7 @@ export async function startHarness(options: { env?: Record<string, string>; serv
   const logger = createLogger(config.logLevel, 'srv-visibility-test', logs);
   const app = await startApp({ config, logger, services: options.services });
   const kafka = createKafka(config, createLogger('warn', 'test-client', logs), 'srv-visibility-test-client');
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const codec = new AvroCodec(createSchemaRegistry(config));
   const ids = await registerSchemas(codec);

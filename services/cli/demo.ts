@@ -1,0 +1,149 @@
+// npm run demo: the services on the local stack, a small realistic estate, real DUIS requests as
+// payloads, and what each party receives, printed as it arrives.
+import { startApp } from '../app';
+import { loadConfig } from '../shared/config';
+import { partyTopic, type AuditEvent, type OwnerRole, type OwnershipEvent, type UserRole, type VisibilityRecord } from '../shared/contracts';
+import { createLogger } from '../shared/logger';
+import { lookupSrv } from '../projector/projection';
+import { TOPICS } from '../shared/contracts';
+import { loadDuisSamples } from './duisSamples';
+
+const DAY = 24 * 3600_000;
+const PARTIES = {
+  'Bright Energy (supplier)': '90-B3-D5-1F-30-01-00-00',
+  'Northern Power (supplier)': '90-B3-D5-1F-30-02-00-00',
+  'Gridline Distribution (DNO)': '90-B3-D5-1F-30-0E-00-00',
+  'Gasway Transport (GT)': '90-B3-D5-1F-30-0F-00-00',
+  'Meter Ops Ltd (other user)': '90-B3-D5-1F-30-AA-00-00',
+};
+const name = Object.fromEntries(Object.entries(PARTIES).map(([k, v]) => [v, k]));
+const [BRIGHT, NORTHERN, GRID, GAS, METEROPS] = Object.values(PARTIES);
+
+async function demo(): Promise<void> {
+  const config = loadConfig({ LOG_LEVEL: 'warn', OWNERSHIP_WAIT_MS: '5000', PENDING_SCAN_MS: '500', ...process.env, GROUP_PREFIX: process.env.GROUP_PREFIX ?? `srv-visibility-demo-${Date.now()}` });
+  const logger = createLogger(config.logLevel, 'demo');
+  const started = Date.now();
+  console.log('starting the projector, ownership projector and fan-out ...');
+  const app = await startApp({ config, logger });
+  const { kafka, codec, schemaIds, producer } = app.runtime;
+  console.log(`services up in ${((Date.now() - started) / 1000).toFixed(1)} s; health and metrics on http://${config.httpHost}:${app.httpPort}/health and /metrics\n`);
+
+  const run = Date.now().toString(16).slice(-6).toUpperCase().padStart(6, '0');
+  const dev = (n: number) => `00-DB-${run.slice(0, 2)}-${run.slice(2, 4)}-${run.slice(4, 6)}-00-00-0${n}`;
+  const now = Date.now();
+  const mpanA = `10${String(now).slice(-11)}`;
+  const mpanB = `11${String(now).slice(-11)}`;
+  const mprnB = String(now).slice(-9);
+  const hubA = dev(1), meterA = dev(2), hubB = dev(3), elecB = dev(4), gasB = dev(5);
+  const cos = now - 2 * DAY;
+
+  const own = (e: Partial<OwnershipEvent> & Pick<OwnershipEvent, 'type' | 'mpxn'>): OwnershipEvent => ({
+    eventId: `demo-own-${run}-${Math.random().toString(36).slice(2)}`, deviceId: null, deviceType: null, partyId: null, role: null, effectiveFrom: now - 60 * DAY, ...e,
+  });
+  const ownership: OwnershipEvent[] = [
+    // Premises A: electricity only; Bright supplies until a Change of Supplier to Northern two days ago.
+    own({ type: 'DEVICE_ASSOCIATED', mpxn: mpanA, deviceId: hubA, deviceType: 'CHF' }),
+    own({ type: 'DEVICE_ASSOCIATED', mpxn: mpanA, deviceId: meterA, deviceType: 'ESME' }),
+    own({ type: 'SUPPLIER_REGISTERED', mpxn: mpanA, partyId: BRIGHT, role: 'IS' }),
+    own({ type: 'NETWORK_OPERATOR_REGISTERED', mpxn: mpanA, partyId: GRID, role: 'ED' }),
+    own({ type: 'SUPPLIER_REGISTERED', mpxn: mpanA, partyId: NORTHERN, role: 'IS', effectiveFrom: cos }),
+    // Premises B: dual fuel with Northern for both fuels.
+    own({ type: 'DEVICE_ASSOCIATED', mpxn: mpanB, deviceId: hubB, deviceType: 'CHF' }),
+    own({ type: 'DEVICE_ASSOCIATED', mpxn: mprnB, deviceId: hubB, deviceType: 'CHF' }),
+    own({ type: 'DEVICE_ASSOCIATED', mpxn: mpanB, deviceId: elecB, deviceType: 'ESME' }),
+    own({ type: 'DEVICE_ASSOCIATED', mpxn: mprnB, deviceId: gasB, deviceType: 'GSME' }),
+    own({ type: 'SUPPLIER_REGISTERED', mpxn: mpanB, partyId: NORTHERN, role: 'IS' }),
+    own({ type: 'SUPPLIER_REGISTERED', mpxn: mprnB, partyId: NORTHERN, role: 'GS' }),
+    own({ type: 'NETWORK_OPERATOR_REGISTERED', mpxn: mpanB, partyId: GRID, role: 'ED' }),
+    own({ type: 'NETWORK_OPERATOR_REGISTERED', mpxn: mprnB, partyId: GAS, role: 'GT' }),
+  ];
+  await producer.send({ topic: TOPICS.ownershipEvents, messages: ownership.map((e) => ({ key: e.mpxn, value: codec.encodeSync(schemaIds.ownershipEvent, e) })) });
+  console.log(`registered 5 devices on 3 MPxNs (${ownership.length} ownership events); Change of Supplier on ${mpanA} at ${new Date(cos).toISOString()}`);
+
+  const { source, samples } = loadDuisSamples();
+  const pick = (variant: string) => samples.find((s) => s.serviceReferenceVariant === variant) ?? samples[0];
+  let counter = 1000;
+  const audit = (deviceId: string, originatorId: string, originatorRole: UserRole, variant: string, eventTime: number, extra: Partial<AuditEvent> = {}): AuditEvent => {
+    const sample = pick(variant);
+    counter += 1;
+    return {
+      eventId: `demo-${run}-${counter}`, messageType: 'SERVICE_REQUEST', requestId: `${originatorId}:${deviceId}:${counter}`,
+      serviceReference: sample.serviceReference, serviceReferenceVariant: variant, deviceId, originatorId, originatorRole,
+      eventTime, responseCode: null, payload: sample.payload, ...extra,
+    };
+  };
+  const events: AuditEvent[] = [
+    audit(meterA, BRIGHT, 'IS', '1.1.1', cos - DAY),
+    audit(meterA, METEROPS, 'OU', '4.8.1', cos - DAY / 2),
+    audit(hubA, GRID, 'ED', '11.2', cos - 3600_000),
+    audit(meterA, NORTHERN, 'IS', '6.15.1', cos + 3600_000),
+    audit(meterA, NORTHERN, 'IS', '6.15.1', cos + 3600_500, { messageType: 'SERVICE_RESPONSE', responseCode: 'I0' }),
+    audit(meterA, METEROPS, 'OU', '7.1', cos + DAY),
+    audit(hubB, NORTHERN, 'IS', '8.2', now - DAY),
+    audit(gasB, NORTHERN, 'GS', '2.2', now - DAY / 2),
+    audit(elecB, METEROPS, 'OU', '4.8.1', now - 3600_000),
+    audit(elecB, METEROPS, 'OU', '42.1', now - 1800_000),
+  ];
+  console.log(`sending ${events.length} audit events with real DUIS payloads (${source === 'synthetic' ? 'synthetic XML' : `from ${source}`})\n`);
+  await producer.send({ topic: TOPICS.auditEvents, messages: events.map((e) => ({ key: e.requestId, value: codec.encodeSync(schemaIds.auditEvent, e) })) });
+
+  // Expected copies, from the ownership above (two owners per event on premises A and on the
+  // electricity meter of B, three on B's hub, two on B's gas meter): the demo waits for them.
+  const expected = 2 * 6 + 3 + 2 + 2 * 2;
+  const received: VisibilityRecord[] = [];
+  const reader = kafka.consumer({ groupId: `srv-visibility-demo-reader-${run}`, maxWaitTimeInMs: 200 });
+  await reader.connect();
+  const topics = [BRIGHT, NORTHERN, GRID, GAS].map(partyTopic);
+  const admin = kafka.admin();
+  await admin.connect();
+  for (let i = 0; i < 100; i++) {
+    const existing = new Set(await admin.listTopics());
+    if (topics.every((t) => existing.has(t))) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await admin.disconnect();
+  await reader.subscribe({ topics, fromBeginning: true });
+  const done = new Promise<void>((resolve) => {
+    void reader.run({
+      eachBatch: async ({ batch }) => {
+        await codec.prefetch(batch.messages.map((m) => m.value));
+        for (const m of batch.messages) {
+          const record = codec.decodeSync<VisibilityRecord>(m.value, 'VisibilityRecord').value;
+          if (!record.eventId.startsWith(`demo-${run}-`)) continue;
+          received.push(record);
+          const who = record.sentByRecipient ? 'its own request' : `sent by ${record.originatorRole}${record.originatorId ? ` ${record.originatorId}` : ''}`;
+          console.log(
+            `${(name[record.recipientPartyId!] ?? record.recipientPartyId!).padEnd(28)} as ${(record.recipientRole as OwnerRole).padEnd(2)} <- ` +
+              `${record.deviceId} ${new Date(record.eventTime).toISOString().slice(0, 16)} ${record.messageType.padEnd(16)} ` +
+              `${record.serviceReferenceVariant.padEnd(6)} ${record.srvTitle}${record.responseCode ? ` [${record.responseCode}]` : ''} (${who})` +
+              `${record.flags.length ? ` flags: ${record.flags.join(',')}` : ''}`,
+          );
+        }
+        if (received.length >= expected) resolve();
+      },
+    });
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 60_000)));
+  await Promise.race([done, timeout]);
+  clearTimeout(timer);
+  const elapsed = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`\n${received.length}/${expected} copies delivered, ${elapsed} s after start. Per party:`);
+  for (const [label, id] of Object.entries(PARTIES)) {
+    console.log(`  ${label.padEnd(28)} ${received.filter((r) => r.recipientPartyId === id).length}`);
+  }
+  const archived = await app.fanOut!.archive.find({ deviceId: meterA });
+  console.log(`archive: ${archived.length} copies for ${meterA}; try GET http://${config.httpHost}:${app.httpPort}/archive?deviceId=${meterA}`);
+  console.log(`unknown variant 42.1 is shown as "${lookupSrv('42.1')?.title ?? 'Unknown SRV 42.1'}" with flag UNKNOWN_SRV`);
+  await reader.disconnect();
+  await app.stop();
+  if (received.length < expected) {
+    console.error('not every expected copy arrived within 60 s');
+    process.exit(1);
+  }
+}
+
+demo().catch((error: Error) => {
+  console.error(`demo failed: ${error.message}`);
+  process.exit(1);
+});

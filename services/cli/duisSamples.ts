@@ -1,0 +1,48 @@
+// Realistic payloads: the DCC Reference Test Data Set's DUIS requests (../shared/reference, never
+// committed), or, where that folder is absent, synthetic DUIS-shaped XML for every catalogue variant.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { SRV_CATALOGUE } from '../projector/srvCatalogue';
+
+export interface DuisSample {
+  name: string;
+  serviceReference: string;
+  serviceReferenceVariant: string;
+  payload: Buffer;
+}
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
+export const DEFAULT_REFERENCE_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'reference', 'duis-rtds-requests');
+
+function tag(xml: string, name: string): string | undefined {
+  return new RegExp(`<(?:\\w+:)?${name}>([^<]+)</(?:\\w+:)?${name}>`).exec(xml)?.[1]?.trim();
+}
+
+export function loadDuisSamples(dir = process.env.DUIS_REFERENCE_DIR ?? DEFAULT_REFERENCE_DIR): { source: string; samples: DuisSample[] } {
+  if (fs.existsSync(dir)) {
+    const samples: DuisSample[] = [];
+    for (const file of fs.readdirSync(dir).sort()) {
+      if (!/\.xml$/i.test(file)) continue;
+      const payload = fs.readFileSync(path.join(dir, file));
+      const xml = payload.toString('utf8');
+      const variant = tag(xml, 'ServiceReferenceVariant');
+      const reference = tag(xml, 'ServiceReference');
+      if (variant && reference) samples.push({ name: file, serviceReference: reference, serviceReferenceVariant: variant, payload });
+    }
+    if (samples.length > 0) return { source: dir, samples };
+  }
+  return { source: 'synthetic', samples: syntheticSamples() };
+}
+
+function syntheticSamples(): DuisSample[] {
+  return [...SRV_CATALOGUE.values()].map((srv) => {
+    const secret = randomBytes(48).toString('base64');
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="5.4">
+  <sr:Header><sr:ServiceReference>${srv.serviceReference}</sr:ServiceReference><sr:ServiceReferenceVariant>${srv.variant}</sr:ServiceReferenceVariant></sr:Header>
+  <sr:Body><sr:Confidential><sr:Price>${Math.floor(Math.random() * 99999)}</sr:Price><sr:Certificate>${secret}</sr:Certificate></sr:Confidential></sr:Body>
+</sr:Request>`;
+    return { name: `synthetic-${srv.variant}`, serviceReference: srv.serviceReference, serviceReferenceVariant: srv.variant, payload: Buffer.from(xml) };
+  });
+}
