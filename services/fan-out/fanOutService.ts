@@ -4,26 +4,32 @@
 //     -> owned:   one copy per owner -> drop copies already delivered -> visibility.party.<partyId> -> archive -> ledger
 //     -> unknown: pending store (durable); re-resolved every PENDING_SCAN_MS;
 //                 past OWNERSHIP_WAIT_MS -> visibility.unowned (header unowned.reason) -> archive
+//   own:changes (registration data that arrived late) -> archived events of the devices it
+//     touches -> owners that lack a copy get one, flagged LATE_OWNERSHIP
 import type { Admin } from 'kafkajs';
 import type Redis from 'ioredis';
 import { Archive } from '../shared/archive';
-import { TOPICS, partyTopic, type VisibilityRecord } from '../shared/contracts';
+import { FLAGS, TOPICS, partyTopic, type VisibilityRecord } from '../shared/contracts';
 import { resolveOwners, type Owner } from '../shared/ownership';
-import { OwnershipReader } from '../shared/ownershipStore';
+import { OwnershipReader, devicesAffected, readChanges } from '../shared/ownershipStore';
 import type { Runtime } from '../shared/runtime';
 import { startStage, type RunningStage } from '../shared/stage';
 import { ensureTopics, partyTopicConfig } from '../shared/topics';
 import { DeliveryLedger, PendingStore } from './fanOutStores';
 import { copiesFor, unownedCopy } from './routing';
+import { planLateDeliveries } from './lateOwnership';
 
 export const FAN_OUT = 'fan-out';
 const PENDING_SCAN_LIMIT = 5_000;
+const LATE_OWNERSHIP_CURSOR = 'fanout:late-ownership:cursor';
 
 export interface RunningFanOut extends RunningStage {
   archive: Archive;
   pending: PendingStore;
   /** Re-resolves waiting records now (also runs on a timer). */
   scanPending(): Promise<void>;
+  /** Handles registration data that arrived after the events it governs (also runs on a timer). */
+  reconcileLateOwnership(): Promise<void>;
 }
 
 export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<RunningFanOut> {
@@ -54,13 +60,13 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   }
 
   /** Delivers each record to its owners, once per (eventId, party). */
-  async function deliver(items: Array<{ record: VisibilityRecord; owners: Owner[] }>): Promise<void> {
-    if (items.length === 0) return;
+  async function deliver(items: Array<{ record: VisibilityRecord; owners: Owner[] }>, extraFlags: string[] = []): Promise<number> {
+    if (items.length === 0) return 0;
     const delivered = await ledger.deliveredTo(items.map((i) => i.record.eventId));
     const fresh: VisibilityRecord[] = [];
     const inBatch = new Set<string>();
     for (const { record, owners } of items) {
-      for (const copy of copiesFor(record, owners, config.originatorDisclosure)) {
+      for (const copy of copiesFor(record, owners, config.originatorDisclosure, extraFlags)) {
         const id = `${copy.eventId}\u0000${copy.recipientPartyId}`;
         if (delivered.get(copy.eventId)?.has(copy.recipientPartyId!) || inBatch.has(id)) {
           metrics.duplicates.inc();
@@ -70,7 +76,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
         fresh.push(copy);
       }
     }
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return 0;
     await ensurePartyTopics(fresh.map((c) => c.recipientPartyId!));
     const byTopic = new Map<string, VisibilityRecord[]>();
     for (const copy of fresh) {
@@ -93,6 +99,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
     await archiveStore.insert(fresh.map((record) => ({ record, delivery: 'party' as const })));
     await ledger.markDelivered(fresh.map((c) => ({ eventId: c.eventId, partyId: c.recipientPartyId! })));
     metrics.produced.inc({ service: FAN_OUT, destination: 'party' }, fresh.length);
+    return fresh.length;
   }
 
   async function route(records: VisibilityRecord[]): Promise<VisibilityRecord[]> {
@@ -143,6 +150,32 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
     metrics.pending.set(waiting.length - owned.length - expired.length);
   }
 
+  /**
+   * Registration data that arrives after the events it governs (a late or retrospective CoS, a
+   * late association): archived events of the devices it touches are resolved again, and owners
+   * without a copy get one. Copies already delivered stand; Kafka cannot take them back.
+   */
+  async function reconcileLateOwnership(): Promise<void> {
+    const stored = (await redis.get(LATE_OWNERSHIP_CURSOR)) ?? '';
+    const { changes, cursor } = await readChanges(redis, stored);
+    if (changes.length > 0) {
+      const affected = await devicesAffected(redis, changes);
+      const deviceIds = [...affected.keys()];
+      const earliest = Math.min(...affected.values());
+      const archived = (await archiveStore.findForDevices(deviceIds, earliest)).filter((r) => r.eventTime >= affected.get(r.deviceId)!);
+      if (archived.length > 0) {
+        const { devices, mpxns } = await reader.load(deviceIds);
+        const plan = planLateDeliveries(archived, (record) => resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime));
+        const sent = await deliver(plan, [FLAGS.LATE_OWNERSHIP]);
+        if (sent > 0) {
+          metrics.lateDeliveries.inc(sent);
+          log.info({ copies: sent, devices: deviceIds.length }, 'late registration data: delivered to owners that lacked a copy');
+        }
+      }
+    }
+    if (cursor !== stored) await redis.set(LATE_OWNERSHIP_CURSOR, cursor);
+  }
+
   const stage = await startStage(
     runtime.kafka,
     producer,
@@ -156,6 +189,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
         serial(async () => {
           const unique = new Map<string, VisibilityRecord>();
           for (const { value } of batch) if (!unique.has(value.eventId)) unique.set(value.eventId, value);
+          metrics.duplicates.inc(batch.length - unique.size);
           const unknown = await route([...unique.values()]);
           await pending.add(unknown, Date.now() + config.ownershipWaitMs);
           if (unknown.length > 0) metrics.pending.inc(unknown.length);
@@ -169,7 +203,10 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   let timer: NodeJS.Timeout | undefined;
   const tick = () => {
     timer = setTimeout(() => {
-      serial(scanPending)
+      serial(async () => {
+        await reconcileLateOwnership();
+        await scanPending();
+      })
         .catch((error: Error) => log.error({ err: { message: error.message } }, 'pending scan failed; will retry'))
         .finally(() => {
           if (!stopped) tick();
@@ -183,6 +220,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
     archive: archiveStore,
     pending,
     scanPending: () => serial(scanPending),
+    reconcileLateOwnership: () => serial(reconcileLateOwnership),
     stop: async () => {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -35,8 +35,8 @@ export function copyFor(record: VisibilityRecord, owner: Owner, policy: Disclosu
   };
 }
 
-export function copiesFor(record: VisibilityRecord, owners: readonly Owner[], policy: DisclosurePolicy): VisibilityRecord[] {
-  return owners.map((owner) => copyFor(record, owner, policy));
+export function copiesFor(record: VisibilityRecord, owners: readonly Owner[], policy: DisclosurePolicy, extraFlags: string[] = []): VisibilityRecord[] {
+  return owners.map((owner) => copyFor(record, owner, policy, extraFlags));
 }
 
 /** The copy that goes to visibility.unowned for operators: no recipient, flagged with why. */

@@ -46,23 +46,27 @@ export function archiveRow(record: VisibilityRecord, delivery: Delivery): string
   });
 }
 
+// No alias may reuse a column name: ClickHouse lets a SELECT alias shadow the column in WHERE.
 const SELECT_COLUMNS = `eventId, messageType, requestId, serviceReferenceVariant, deviceId,
-  toUnixTimestamp64Milli(eventTime) AS eventTime, originatorRole, responseCode, srvTitle, critical,
-  originatorId, nullIf(recipientPartyId, '') AS recipientPartyId, nullIf(recipientRole, '') AS recipientRole,
-  sentByRecipient, flags, delivery`;
+  toUnixTimestamp64Milli(eventTime) AS eventTimeMs, originatorRole, responseCode, srvTitle, critical,
+  originatorId, recipientPartyId, recipientRole, sentByRecipient, flags, delivery`;
 
-interface Row extends Omit<ArchivedRecord, 'eventTime' | 'critical' | 'sentByRecipient'> {
-  eventTime: string | number;
+interface Row extends Omit<ArchivedRecord, 'eventTime' | 'critical' | 'sentByRecipient' | 'recipientPartyId' | 'recipientRole'> {
+  eventTimeMs: string | number;
   critical: boolean | number;
   sentByRecipient: boolean | number | null;
+  recipientPartyId: string;
+  recipientRole: string;
 }
 
-function fromRow(row: Row): ArchivedRecord {
+function fromRow({ eventTimeMs, critical, sentByRecipient, recipientPartyId, recipientRole, ...rest }: Row): ArchivedRecord {
   return {
-    ...row,
-    eventTime: Number(row.eventTime),
-    critical: Boolean(row.critical),
-    sentByRecipient: row.sentByRecipient === null ? null : Boolean(row.sentByRecipient),
+    ...rest,
+    eventTime: Number(eventTimeMs),
+    critical: Boolean(critical),
+    sentByRecipient: sentByRecipient === null ? null : Boolean(sentByRecipient),
+    recipientPartyId: recipientPartyId === '' ? null : recipientPartyId,
+    recipientRole: recipientRole === '' ? null : (recipientRole as ArchivedRecord['recipientRole']),
   };
 }
 
@@ -124,6 +128,15 @@ export class Archive {
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY eventTime DESC, eventId, recipientPartyId LIMIT ${limit}`;
     return (await this.engine.query<Row>(sql, params)).map(fromRow);
+  }
+
+  /** Every archived copy for these devices from `from` on (late-ownership reconciliation). */
+  async findForDevices(deviceIds: string[], from: number): Promise<ArchivedRecord[]> {
+    if (deviceIds.length === 0) return [];
+    const sql = `SELECT ${SELECT_COLUMNS} FROM visibility_archive FINAL
+      WHERE deviceId IN {deviceIds:Array(String)} AND eventTime >= fromUnixTimestamp64Milli({from:Int64})
+      ORDER BY deviceId, eventTime, eventId`;
+    return (await this.engine.query<Row>(sql, { deviceIds, from })).map(fromRow);
   }
 
   async count(): Promise<number> {

@@ -51,6 +51,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly lateDeliveries = new Counter({
+    name: 'visibility_late_ownership_copies_total',
+    help: 'Copies delivered after the fact because registration data arrived after the events it governs',
+    registers: [this.registry],
+  });
+
   readonly cache = new Counter({
     name: 'visibility_ownership_cache_total',
     help: 'Ownership cache lookups by outcome (hit, miss, invalidated)',

@@ -27,9 +27,49 @@ export const KEYS = {
 const CHANGE_STREAM_MAXLEN = 200_000;
 
 export interface OwnershipChange {
+  id: string;
   key: string;
   /** The earliest instant whose owners this change can alter. */
   effectiveFrom: number;
+}
+
+/**
+ * Reads own:changes after `cursor` ('' = start at the current end: nothing before this reader
+ * existed is replayed). Returns the changes and the cursor to store after handling them.
+ */
+export async function readChanges(redis: Redis, cursor: string, count = 1000): Promise<{ changes: OwnershipChange[]; cursor: string }> {
+  if (cursor === '') {
+    const latest = await redis.xrevrange(KEYS.changes, '+', '-', 'COUNT', 1);
+    return { changes: [], cursor: latest.length > 0 ? latest[0][0] : '0-0' };
+  }
+  const entries = await redis.xrange(KEYS.changes, `(${cursor}`, '+', 'COUNT', count);
+  const changes = entries.map(([id, fields]) => ({
+    id,
+    key: fields[fields.indexOf('key') + 1],
+    effectiveFrom: Number(fields[fields.indexOf('from') + 1]),
+  }));
+  return { changes, cursor: changes.length > 0 ? changes[changes.length - 1].id : cursor };
+}
+
+/** Devices whose owners a set of changes can alter, each with the earliest instant affected. */
+export async function devicesAffected(redis: Redis, changes: OwnershipChange[]): Promise<Map<string, number>> {
+  const affected = new Map<string, number>();
+  const note = (deviceId: string, from: number) => affected.set(deviceId, Math.min(from, affected.get(deviceId) ?? Infinity));
+  const mpxnChanges = changes.filter((c) => c.key.startsWith('own:mpxn:'));
+  for (const change of changes) {
+    if (change.key.startsWith('own:dev:')) note(change.key.slice('own:dev:'.length), change.effectiveFrom);
+  }
+  if (mpxnChanges.length > 0) {
+    const pipeline = redis.pipeline();
+    for (const change of mpxnChanges) pipeline.smembers(KEYS.mpxnDevices(change.key.slice('own:mpxn:'.length)));
+    const replies = (await pipeline.exec()) ?? [];
+    mpxnChanges.forEach((change, i) => {
+      const [error, devices] = replies[i];
+      if (error) throw error;
+      for (const deviceId of devices as string[]) note(deviceId, change.effectiveFrom);
+    });
+  }
+  return affected;
 }
 
 /** Writes a batch of facts atomically: one MULTI, one round trip. */

@@ -92,6 +92,7 @@ export async function startHarness(options: { env?: Record<string, string>; serv
 }
 
 export interface ReadMessage<T> {
+  topic: string;
   key: string | null;
   value: T;
   raw: Buffer | null;
@@ -100,22 +101,48 @@ export interface ReadMessage<T> {
   offset: string;
 }
 
+export interface ReadOptions<T> {
+  /** Stop as soon as this holds. */
+  done?: (messages: Array<ReadMessage<T>>) => boolean;
+  /** Stop once everything written before the read began has been read (no waiting for a timeout). */
+  toEnd?: boolean;
+  timeoutMs?: number;
+  raw?: boolean;
+  filter?: (m: ReadMessage<T>) => boolean;
+}
+
+/** Reads one topic from the beginning; see readTopics. */
+export async function readTopic<T = VisibilityRecord>(kafka: Kafka, codec: AvroCodec, topic: string, options: ReadOptions<T>): Promise<Array<ReadMessage<T>>> {
+  return readTopics(kafka, codec, [topic], options);
+}
+
 /**
- * Reads a topic from the beginning until `done(messages)` holds or the timeout passes, then
- * returns what it read. Decodes Avro values unless `raw` is set.
+ * Reads topics from the beginning with one consumer until `done` holds, the end is reached
+ * (`toEnd`), or the timeout passes. Decodes Avro values unless `raw` is set.
  */
-export async function readTopic<T = VisibilityRecord>(
+export async function readTopics<T = VisibilityRecord>(
   kafka: Kafka,
   codec: AvroCodec,
-  topic: string,
-  { done, timeoutMs = 30_000, raw = false, filter }: { done?: (messages: Array<ReadMessage<T>>) => boolean; timeoutMs?: number; raw?: boolean; filter?: (m: ReadMessage<T>) => boolean },
+  topics: string[],
+  { done, toEnd = false, timeoutMs = 30_000, raw = false, filter }: ReadOptions<T>,
 ): Promise<Array<ReadMessage<T>>> {
-  const consumer: Consumer = kafka.consumer({ groupId: `srv-visibility-test-reader-${process.pid}-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 100, maxBytesPerPartition: 32 * 1024 * 1024 });
   const messages: Array<ReadMessage<T>> = [];
-  await waitFor(() => topicExists(kafka, topic), { timeoutMs, what: `topic ${topic}` });
+  for (const topic of topics) await waitFor(() => topicExists(kafka, topic), { timeoutMs, what: `topic ${topic}` });
+  // Where each partition ends now; with toEnd the read stops when every one has been reached.
+  const remaining = new Map<string, bigint>();
+  if (toEnd) {
+    const admin = kafka.admin();
+    await admin.connect();
+    for (const topic of topics) {
+      for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) remaining.set(`${topic}/${p.partition}`, BigInt(p.high));
+    }
+    await admin.disconnect();
+    if (remaining.size === 0) return messages;
+  }
+  const consumer: Consumer = kafka.consumer({ groupId: `srv-visibility-test-reader-${process.pid}-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 100, maxBytesPerPartition: 32 * 1024 * 1024 });
   await consumer.connect();
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.subscribe({ topics, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, timeoutMs);
       consumer
@@ -126,6 +153,7 @@ export async function readTopic<T = VisibilityRecord>(
               const headers: Record<string, string> = {};
               for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
               const message: ReadMessage<T> = {
+                topic: batch.topic,
                 key: m.key ? m.key.toString('utf8') : null,
                 value: raw ? (m.value as unknown as T) : codec.decodeSync<T>(m.value, 'VisibilityRecord').value,
                 raw: m.value,
@@ -134,8 +162,10 @@ export async function readTopic<T = VisibilityRecord>(
                 offset: m.offset,
               };
               if (!filter || filter(message)) messages.push(message);
+              const key = `${batch.topic}/${batch.partition}`;
+              if (remaining.has(key) && BigInt(m.offset) + 1n >= remaining.get(key)!) remaining.delete(key);
             }
-            if (done?.(messages)) {
+            if (done?.(messages) || (toEnd && remaining.size === 0)) {
               clearTimeout(timer);
               resolve();
             }
@@ -202,3 +232,34 @@ export async function drained(harness: Harness, timeoutMs = 60_000): Promise<voi
 }
 
 export type { OwnershipEvent, AuditEvent };
+
+/**
+ * Waits until every party topic holds at least its expected records, lets the pipeline drain and
+ * the pending/late-ownership timers run, then returns what each topic really holds (by eventId).
+ */
+export async function partyContents(
+  harness: Harness,
+  expected: Record<string, string[]>,
+  { settleMs = 600, timeoutMs = 30_000 } = {},
+): Promise<Record<string, Array<ReadMessage<VisibilityRecord>>>> {
+  const parties = Object.keys(expected);
+  const awaited = parties.filter((p) => expected[p].length > 0);
+  const total = awaited.reduce((n, p) => n + expected[p].length, 0);
+  if (awaited.length > 0) {
+    await readTopics(harness.kafka, harness.codec, awaited.map((p) => `${TOPICS.partyPrefix}${p}`), { done: (m) => m.length >= total, timeoutMs });
+  }
+  await drained(harness);
+  await new Promise((r) => setTimeout(r, settleMs));
+  await harness.app.fanOut!.reconcileLateOwnership();
+  await harness.app.fanOut!.scanPending();
+  const existing: string[] = [];
+  for (const party of parties) if (await topicExists(harness.kafka, `${TOPICS.partyPrefix}${party}`)) existing.push(party);
+  const messages = existing.length
+    ? await readTopics(harness.kafka, harness.codec, existing.map((p) => `${TOPICS.partyPrefix}${p}`), { toEnd: true, timeoutMs })
+    : [];
+  return Object.fromEntries(parties.map((p) => [p, messages.filter((m) => m.topic === `${TOPICS.partyPrefix}${p}`)]));
+}
+
+export function eventIdsByParty(contents: Record<string, Array<ReadMessage<VisibilityRecord>>>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(contents).map(([party, messages]) => [party, messages.map((m) => m.value.eventId).sort()]));
+}
