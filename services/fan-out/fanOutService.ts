@@ -102,8 +102,19 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
     return fresh.length;
   }
 
+  let reported = { ...reader.stats };
+  function reportCacheStats(): void {
+    const now = reader.stats;
+    metrics.cache.inc({ outcome: 'hit' }, now.hits - reported.hits);
+    metrics.cache.inc({ outcome: 'miss' }, now.misses - reported.misses);
+    metrics.cache.inc({ outcome: 'invalidated' }, now.invalidated - reported.invalidated);
+    metrics.redisRoundTrips.inc(now.roundTrips - reported.roundTrips);
+    reported = { ...now };
+  }
+
   async function route(records: VisibilityRecord[]): Promise<VisibilityRecord[]> {
     const { devices, mpxns } = await reader.load(records.map((r) => r.deviceId));
+    reportCacheStats();
     const owned: Array<{ record: VisibilityRecord; owners: Owner[] }> = [];
     const unknown: VisibilityRecord[] = [];
     for (const record of records) {

@@ -64,6 +64,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly redisRoundTrips = new Counter({
+    name: 'visibility_ownership_redis_round_trips_total',
+    help: 'Redis round trips made to resolve owners (a batch costs at most three)',
+    registers: [this.registry],
+  });
+
   readonly batchSeconds = new Histogram({
     name: 'visibility_batch_seconds',
     help: 'Time to process one consumed batch, by service',

@@ -117,7 +117,7 @@ export class OwnershipReader {
   /** '$' = position unknown: the next read only finds where the stream ends (the cache is empty then). */
   private lastChangeId = '$';
   private lastSeq = -1;
-  stats = { hits: 0, misses: 0, invalidated: 0, flushes: 0 };
+  readonly stats = { hits: 0, misses: 0, invalidated: 0, flushes: 0, roundTrips: 0, loads: 0 };
 
   constructor(
     private readonly redis: Redis,
@@ -166,6 +166,7 @@ export class OwnershipReader {
   async load(deviceIds: Iterable<string>): Promise<{ devices: Map<string, DeviceHistory>; mpxns: Map<string, MpxnHistory> }> {
     const devices = new Map<string, DeviceHistory>();
     const wanted = [...new Set(deviceIds)];
+    this.stats.loads++;
 
     const first = this.redis.pipeline();
     first.get(KEYS.seq);
@@ -175,7 +176,7 @@ export class OwnershipReader {
     // case fetches just the misses. Invalidated entries are refetched in the second round trip.
     const misses = wanted.filter((id) => !this.cache.has(KEYS.device(id)));
     for (const id of misses) first.hgetall(KEYS.device(id));
-    const firstResults = await exec(first);
+    const firstResults = await this.exec(first);
     if (this.lastChangeId === '$') {
       const latest = firstResults[1] as Array<[string, string[]]>;
       this.lastChangeId = latest.length > 0 ? latest[0][0] : '0-0';
@@ -214,7 +215,7 @@ export class OwnershipReader {
     const queued: string[] = [];
     for (const history of devices.values()) queueMpxns(second, history, queued);
     if (refetchDevices.length + queued.length > 0) {
-      const results = await exec(second);
+      const results = await this.exec(second);
       refetchDevices.forEach((id, i) => {
         const history = DeviceHistory.fromHash(results[i] as Record<string, string>);
         this.remember(KEYS.device(id), history);
@@ -231,7 +232,7 @@ export class OwnershipReader {
         const more: string[] = [];
         for (const id of refetchDevices) queueMpxns(third, devices.get(id)!, more);
         if (more.length > 0) {
-          const moreResults = await exec(third);
+          const moreResults = await this.exec(third);
           more.forEach((mpxn, i) => {
             const history = MpxnHistory.fromHash(moreResults[i] as Record<string, string>);
             this.remember(KEYS.mpxn(mpxn), history);
@@ -241,6 +242,15 @@ export class OwnershipReader {
       }
     }
     return { devices, mpxns };
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  private exec(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+    this.stats.roundTrips++;
+    return exec(pipeline);
   }
 }
 
