@@ -77,6 +77,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
       }
     }
     if (fresh.length === 0) return 0;
+    const t0 = performance.now();
     await ensurePartyTopics(fresh.map((c) => c.recipientPartyId!));
     const byTopic = new Map<string, VisibilityRecord[]>();
     for (const copy of fresh) {
@@ -96,25 +97,29 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
         })),
       })),
     });
+    const t1 = performance.now();
     await archiveStore.insert(fresh.map((record) => ({ record, delivery: 'party' as const })));
+    const t2 = performance.now();
     await ledger.markDelivered(fresh.map((c) => ({ eventId: c.eventId, partyId: c.recipientPartyId! })));
+    log.debug({ copies: fresh.length, produceMs: Math.round(t1 - t0), archiveMs: Math.round(t2 - t1), ledgerMs: Math.round(performance.now() - t2) }, 'delivered');
     metrics.produced.inc({ service: FAN_OUT, destination: 'party' }, fresh.length);
     return fresh.length;
   }
 
-  let reported = { ...reader.stats };
-  function reportCacheStats(): void {
-    const now = reader.stats;
-    metrics.cache.inc({ outcome: 'hit' }, now.hits - reported.hits);
-    metrics.cache.inc({ outcome: 'miss' }, now.misses - reported.misses);
-    metrics.cache.inc({ outcome: 'invalidated' }, now.invalidated - reported.invalidated);
-    metrics.redisRoundTrips.inc(now.roundTrips - reported.roundTrips);
-    reported = { ...now };
+  /** Ownership for these devices, with cache and round-trip figures attributed to `purpose`. */
+  async function loadOwnership(deviceIds: string[], purpose: 'batch' | 'pending' | 'late') {
+    const before = { ...reader.stats };
+    const histories = await reader.load(deviceIds);
+    const after = reader.stats;
+    metrics.cache.inc({ outcome: 'hit' }, after.hits - before.hits);
+    metrics.cache.inc({ outcome: 'miss' }, after.misses - before.misses);
+    metrics.cache.inc({ outcome: 'invalidated' }, after.invalidated - before.invalidated);
+    metrics.redisRoundTrips.inc({ purpose }, after.roundTrips - before.roundTrips);
+    return histories;
   }
 
   async function route(records: VisibilityRecord[]): Promise<VisibilityRecord[]> {
-    const { devices, mpxns } = await reader.load(records.map((r) => r.deviceId));
-    reportCacheStats();
+    const { devices, mpxns } = await loadOwnership(records.map((r) => r.deviceId), 'batch');
     const owned: Array<{ record: VisibilityRecord; owners: Owner[] }> = [];
     const unknown: VisibilityRecord[] = [];
     for (const record of records) {
@@ -131,7 +136,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
     metrics.pending.set(waiting.length);
     if (waiting.length === 0) return;
     const now = Date.now();
-    const { devices, mpxns } = await reader.load(waiting.map((w) => w.record.deviceId));
+    const { devices, mpxns } = await loadOwnership(waiting.map((w) => w.record.deviceId), 'pending');
     const owned: Array<{ record: VisibilityRecord; owners: Owner[] }> = [];
     const expired: Array<{ record: VisibilityRecord; reason: string }> = [];
     for (const { record, deadline } of waiting) {
@@ -169,13 +174,14 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   async function reconcileLateOwnership(): Promise<void> {
     const stored = (await redis.get(LATE_OWNERSHIP_CURSOR)) ?? '';
     const { changes, cursor } = await readChanges(redis, stored);
+    const started = performance.now();
     if (changes.length > 0) {
       const affected = await devicesAffected(redis, changes);
       const deviceIds = [...affected.keys()];
       const earliest = Math.min(...affected.values());
       const archived = (await archiveStore.findForDevices(deviceIds, earliest)).filter((r) => r.eventTime >= affected.get(r.deviceId)!);
       if (archived.length > 0) {
-        const { devices, mpxns } = await reader.load(deviceIds);
+        const { devices, mpxns } = await loadOwnership(deviceIds, 'late');
         const plan = planLateDeliveries(archived, (record) => resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime));
         const sent = await deliver(plan, [FLAGS.LATE_OWNERSHIP]);
         if (sent > 0) {
@@ -185,6 +191,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
       }
     }
     if (cursor !== stored) await redis.set(LATE_OWNERSHIP_CURSOR, cursor);
+    if (changes.length > 0) log.debug({ changes: changes.length, ms: Math.round(performance.now() - started) }, 'late-ownership check');
   }
 
   const stage = await startStage(

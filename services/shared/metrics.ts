@@ -66,7 +66,8 @@ export class Metrics {
 
   readonly redisRoundTrips = new Counter({
     name: 'visibility_ownership_redis_round_trips_total',
-    help: 'Redis round trips made to resolve owners (a batch costs at most three)',
+    help: 'Redis round trips made to resolve owners, by purpose (batch, pending, late); a batch costs at most three',
+    labelNames: ['purpose'] as const,
     registers: [this.registry],
   });
 

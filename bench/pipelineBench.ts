@@ -1,0 +1,156 @@
+// npm run bench: pure hot paths, then the whole pipeline on the local stack (Kafka, registry,
+// Redis, embedded ClickHouse): N audit events with real DUIS payloads, every copy delivered.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Partitioners } from 'kafkajs';
+import { startApp } from '../services/app';
+import { loadConfig } from '../services/shared/config';
+import { TOPICS, type AuditEvent, type OwnershipEvent } from '../services/shared/contracts';
+import { createLogger } from '../services/shared/logger';
+import { loadDuisSamples } from '../services/cli/duisSamples';
+import { runMicroBenchmarks } from './microBench';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 2_000);
+const DAY = 86_400_000;
+
+function eui(prefix: number, n: number): string {
+  const hex = n.toString(16).toUpperCase().padStart(12, '0').slice(-12);
+  return [prefix.toString(16).toUpperCase().padStart(2, '0'), '5E', ...hex.match(/../g)!].join('-');
+}
+
+async function main(): Promise<void> {
+  const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
+
+  console.log('== pure hot paths (single core, in process)');
+  const micro = runMicroBenchmarks();
+  for (const r of micro) console.log(`${r.name.padEnd(52)} ${r.opsPerSecond.toLocaleString('en-GB').padStart(12)} ops/s  ${String(r.nsPerOp).padStart(6)} ns/op`);
+  results.micro = micro;
+
+  console.log(`\n== pipeline on the local stack: ${EVENTS.toLocaleString('en-GB')} audit events, ${DEVICES.toLocaleString('en-GB')} devices`);
+  const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', GROUP_PREFIX: 'srv-visibility-bench', HTTP_PORT: '0', PENDING_SCAN_MS: '1000' });
+  const app = await startApp({ config, logger: createLogger(process.env.BENCH_LOG_LEVEL ?? 'error', 'bench') });
+  const { kafka, codec, schemaIds, metrics } = app.runtime;
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const admin = kafka.admin();
+  await admin.connect();
+  const lag = async (group: string, topic: string) => {
+    const highs = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return highs.reduce((n, h) => {
+      const c = Number(committed.partitions.find((p) => p.partition === h.partition)?.offset ?? -1);
+      return n + Number(h.high) - (c < 0 ? Number(h.low) : c);
+    }, 0);
+  };
+  const drained = async () => {
+    for (;;) {
+      const l = (await lag('srv-visibility-bench-projector', TOPICS.auditEvents)) + (await lag('srv-visibility-bench-fan-out', TOPICS.visibilityRecords)) + (await lag('srv-visibility-bench-ownership-projector', TOPICS.ownershipEvents));
+      if (l === 0) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  process.stdout.write('catching up with earlier traffic on the topics ... ');
+  await drained();
+  console.log('done');
+
+  // The estate: each device on its own MPAN with an import supplier and a distributor; every
+  // fourth premises is dual fuel (hub on MPAN and MPRN: four owners).
+  const run = Date.now() % 0xffffff;
+  const now = Date.now();
+  const ownership: OwnershipEvent[] = [];
+  const ownersPerDevice: number[] = [];
+  const devices: string[] = [];
+  for (let d = 0; d < DEVICES; d++) {
+    const device = eui(0xd0, run * 100_000 + d);
+    const mpan = String(1_000_000_000_000 + run * 100_000 + d);
+    devices.push(device);
+    const own = (e: Partial<OwnershipEvent> & Pick<OwnershipEvent, 'type' | 'mpxn'>): OwnershipEvent => ({ eventId: `bench-${run}-${ownership.length}`, deviceId: null, deviceType: null, partyId: null, role: null, effectiveFrom: now - 30 * DAY, ...e });
+    ownership.push(own({ type: 'DEVICE_ASSOCIATED', mpxn: mpan, deviceId: device, deviceType: 'CHF' }));
+    ownership.push(own({ type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: eui(0x90, d % 20), role: 'IS' }));
+    ownership.push(own({ type: 'NETWORK_OPERATOR_REGISTERED', mpxn: mpan, partyId: eui(0x91, d % 14), role: 'ED' }));
+    if (d % 4 === 0) {
+      const mprn = String(100_000_000 + ((run * 100_000 + d) % 900_000_000));
+      ownership.push(own({ type: 'DEVICE_ASSOCIATED', mpxn: mprn, deviceId: device, deviceType: 'CHF' }));
+      ownership.push(own({ type: 'SUPPLIER_REGISTERED', mpxn: mprn, partyId: eui(0x92, d % 20), role: 'GS' }));
+      ownership.push(own({ type: 'NETWORK_OPERATOR_REGISTERED', mpxn: mprn, partyId: eui(0x93, d % 8), role: 'GT' }));
+      ownersPerDevice.push(4);
+    } else ownersPerDevice.push(2);
+  }
+  for (let i = 0; i < ownership.length; i += 1000) {
+    await producer.send({ topic: TOPICS.ownershipEvents, messages: ownership.slice(i, i + 1000).map((e) => ({ key: e.mpxn, value: codec.encodeSync(schemaIds.ownershipEvent, e) })) });
+  }
+  await drained();
+
+  const { samples, source } = loadDuisSamples();
+  const expectedCopies = Array.from({ length: EVENTS }, (_, i) => ownersPerDevice[i % DEVICES]).reduce((a, b) => a + b, 0);
+  const messages = Array.from({ length: EVENTS }, (_, i) => {
+    const s = samples[i % samples.length];
+    const device = devices[i % DEVICES];
+    const event: AuditEvent = {
+      eventId: `bench-${run}-e${i}`, messageType: i % 3 === 2 ? 'SERVICE_RESPONSE' : 'SERVICE_REQUEST',
+      requestId: `${eui(0x90, i % 20)}:${device}:${i}`, serviceReference: s.serviceReference, serviceReferenceVariant: s.serviceReferenceVariant,
+      deviceId: device, originatorId: eui(0x90, i % 20), originatorRole: 'IS', eventTime: now - 60_000 + (i % 60_000), responseCode: i % 3 === 2 ? 'I0' : null, payload: s.payload,
+    };
+    return { key: event.requestId, value: codec.encodeSync(schemaIds.auditEvent, event) };
+  });
+  const payloadBytes = messages.reduce((n, m) => n + m.value.length, 0);
+  const copiesBefore = (await metrics.produced.get()).values.find((v) => v.labels.service === 'fan-out' && v.labels.destination === 'party')?.value ?? 0;
+  const roundTripsBefore = (await metrics.redisRoundTrips.get()).values.find((v) => v.labels.purpose === 'batch')?.value ?? 0;
+  const batchesBefore = (await metrics.batchSeconds.get()).values.find((v) => v.labels.service === 'fan-out' && v.metricName === 'visibility_batch_seconds_count')?.value ?? 0;
+  const rssBefore = process.memoryUsage().rss;
+  let peakRss = rssBefore;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < messages.length; i += 2000) await producer.send({ topic: TOPICS.auditEvents, messages: messages.slice(i, i + 2000) });
+  const produced = process.hrtime.bigint();
+  let lastPrint = 0;
+  for (;;) {
+    const copies = ((await metrics.produced.get()).values.find((v) => v.labels.service === 'fan-out' && v.labels.destination === 'party')?.value ?? 0) - copiesBefore;
+    if (Date.now() - lastPrint > 2000) {
+      lastPrint = Date.now();
+      process.stdout.write(`  ${copies.toLocaleString('en-GB')}/${expectedCopies.toLocaleString('en-GB')} copies delivered\n`);
+    }
+    if (copies >= expectedCopies) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const finished = process.hrtime.bigint();
+  clearInterval(sampler);
+  const seconds = Number(finished - started) / 1e9;
+  const roundTrips = ((await metrics.redisRoundTrips.get()).values.find((v) => v.labels.purpose === 'batch')?.value ?? 0) - roundTripsBefore;
+  const batches = ((await metrics.batchSeconds.get()).values.find((v) => v.labels.service === 'fan-out' && v.metricName === 'visibility_batch_seconds_count')?.value ?? 0) - batchesBefore;
+  const pipeline = {
+    events: EVENTS,
+    devices: DEVICES,
+    payloadSource: source,
+    inputMegabytes: +(payloadBytes / 1e6).toFixed(1),
+    copies: expectedCopies,
+    produceSeconds: +(Number(produced - started) / 1e9).toFixed(2),
+    endToEndSeconds: +seconds.toFixed(2),
+    eventsPerSecond: Math.round(EVENTS / seconds),
+    copiesPerSecond: Math.round(expectedCopies / seconds),
+    fanOutBatches: batches,
+    redisRoundTripsPerFanOutBatch: batches ? +(roundTrips / batches).toFixed(2) : null,
+    rssMegabytesBefore: Math.round(rssBefore / 1e6),
+    rssMegabytesPeak: Math.round(peakRss / 1e6),
+    archiveRows: await app.fanOut!.archive.count(),
+  };
+  results.pipeline = pipeline;
+  console.log(`\nend to end: ${pipeline.events.toLocaleString('en-GB')} events (${pipeline.inputMegabytes} MB incl. payloads) -> ${pipeline.copies.toLocaleString('en-GB')} party copies + archive in ${pipeline.endToEndSeconds} s`);
+  console.log(`throughput: ${pipeline.eventsPerSecond.toLocaleString('en-GB')} events/s, ${pipeline.copiesPerSecond.toLocaleString('en-GB')} copies/s (all three services in one process, 2 cores shared with Kafka, registry and Redis)`);
+  console.log(`fan-out: ${pipeline.fanOutBatches} batches, ${pipeline.redisRoundTripsPerFanOutBatch} Redis round trips per batch for ownership`);
+  console.log(`memory: RSS ${pipeline.rssMegabytesBefore} MB before, ${pipeline.rssMegabytesPeak} MB peak`);
+
+  const out = path.resolve(__dirname, '..', '..', 'bench', 'results');
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'latest.json'), JSON.stringify(results, null, 2));
+  await producer.disconnect();
+  await admin.disconnect();
+  await app.stop();
+}
+
+main().catch((error: Error) => {
+  console.error(`bench failed: ${error.message}`);
+  process.exit(1);
+});
