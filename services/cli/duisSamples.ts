@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SRV_CATALOGUE } from '../projector/srvCatalogue';
+import { REPO_ROOT } from '../shared/paths';
 
 export interface DuisSample {
   name: string;
@@ -12,7 +13,6 @@ export interface DuisSample {
   payload: Buffer;
 }
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
 export const DEFAULT_REFERENCE_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'reference', 'duis-rtds-requests');
 
 function tag(xml: string, name: string): string | undefined {
@@ -37,11 +37,15 @@ export function loadDuisSamples(dir = process.env.DUIS_REFERENCE_DIR ?? DEFAULT_
 
 function syntheticSamples(): DuisSample[] {
   return [...SRV_CATALOGUE.values()].map((srv) => {
-    const secret = randomBytes(48).toString('base64');
     const xml = `<?xml version="1.0" encoding="UTF-8"?>
 <sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="5.4">
   <sr:Header><sr:ServiceReference>${srv.serviceReference}</sr:ServiceReference><sr:ServiceReferenceVariant>${srv.variant}</sr:ServiceReferenceVariant></sr:Header>
-  <sr:Body><sr:Confidential><sr:Price>${Math.floor(Math.random() * 99999)}</sr:Price><sr:Certificate>${secret}</sr:Certificate></sr:Confidential></sr:Body>
+  <sr:Body><sr:Confidential>
+    <sr:UTRN>${[...randomBytes(10)].map((b) => String(b % 100).padStart(2, '0')).join('')}</sr:UTRN>
+    <sr:TariffName>Tariff-${randomBytes(6).toString('hex')}</sr:TariffName>
+    <sr:PricePerKWh>${(Math.random() * 100).toFixed(6)}</sr:PricePerKWh>
+    <sr:Certificate>${randomBytes(48).toString('base64')}</sr:Certificate>
+  </sr:Confidential></sr:Body>
 </sr:Request>`;
     return { name: `synthetic-${srv.variant}`, serviceReference: srv.serviceReference, serviceReferenceVariant: srv.variant, payload: Buffer.from(xml) };
   });

@@ -20,17 +20,7 @@ export interface ValidationLimits {
 }
 
 /** The audit-event fields a record may carry, already validated and normalised (no payload). */
-export interface ValidAuditEvent {
-  eventId: string;
-  messageType: MessageType;
-  requestId: string;
-  serviceReferenceVariant: string;
-  deviceId: string;
-  originatorId: string;
-  originatorRole: UserRole;
-  eventTime: number;
-  responseCode: string | null;
-}
+export type ValidAuditEvent = Omit<AuditEvent, 'payload' | 'serviceReference'>;
 
 const REQUIRED_STRINGS = ['eventId', 'requestId', 'serviceReferenceVariant', 'deviceId', 'originatorId'] as const;
 

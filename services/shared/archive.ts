@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { VisibilityRecord } from './contracts';
 import type { Config } from './config';
+import { REPO_ROOT } from './paths';
 
-const DDL_PATH = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []), 'infra', 'clickhouse', 'archive.sql');
+const DDL_PATH = path.join(REPO_ROOT, 'infra', 'clickhouse', 'archive.sql');
 
 export type Delivery = 'party' | 'unowned';
 

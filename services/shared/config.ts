@@ -1,5 +1,6 @@
 // The one place environment variables are read and validated. Every service takes a Config.
 import path from 'node:path';
+import { REPO_ROOT } from './paths';
 
 export type DisclosurePolicy = 'own-requests' | 'owners' | 'none';
 
@@ -72,7 +73,6 @@ function url(env: Env, name: string, fallback: string | undefined, protocols: st
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const DISCLOSURE: DisclosurePolicy[] = ['own-requests', 'owners', 'none'];
-const repoRoot = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
 
 export function loadConfig(env: Env = process.env): Config {
   const brokers = text(env, 'KAFKA_BROKERS', '127.0.0.1:9092')
@@ -94,7 +94,7 @@ export function loadConfig(env: Env = process.env): Config {
     schemaRegistryUrl: url(env, 'SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081', ['http:', 'https:'])!,
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!,
     clickhouseUrl: url(env, 'CLICKHOUSE_URL', undefined, ['http:', 'https:']),
-    archivePath: path.resolve(text(env, 'ARCHIVE_PATH', path.join(repoRoot, '.stack', 'archive'))),
+    archivePath: path.resolve(text(env, 'ARCHIVE_PATH', path.join(REPO_ROOT, '.stack', 'archive'))),
     archiveRetentionDays: integer(env, 'ARCHIVE_RETENTION_DAYS', 90, 1, 3650),
     logLevel,
     groupPrefix: text(env, 'GROUP_PREFIX', 'srv-visibility'),

@@ -6,9 +6,10 @@ import path from 'node:path';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { Type } from 'avsc';
 import type { Config } from './config';
+import { REPO_ROOT } from './paths';
 import { DlqReason, RejectedRecord } from './rejection';
 
-export const SCHEMA_DIR = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []), 'schemas');
+export const SCHEMA_DIR = path.join(REPO_ROOT, 'schemas');
 
 export type SchemaName = 'AuditEvent' | 'OwnershipEvent' | 'AlertEvent' | 'VisibilityRecord';
 

@@ -87,6 +87,6 @@ test('no payload fragment reaches a party topic, the unowned topic, the archive 
   expect(outputs).not.toMatch(/<\?xml|<sr:|xmlns|BEGIN CERTIFICATE/);
   // The scan must have had something to look for.
   expect(samples.length).toBeGreaterThan(100);
-  expect(checked).toBeGreaterThan(samples.length);
+  expect(checked).toBeGreaterThanOrEqual(samples.length * 3);
   console.log(`scanned ${checked} payload fragments from ${samples.length} DUIS requests (${source}) across ${delivered.length + orphaned.length} records, ${archived.length} archive rows and ${harness.logs.lines.length} log lines`);
 }, 180_000);
