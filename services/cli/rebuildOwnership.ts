@@ -1,4 +1,5 @@
-// Rebuilds the ownership store in Redis from sat.ownership.events, e.g. after Redis lost its data.
+// Rebuilds the ownership store in Redis from sat.ownership.events and the facts changelog, e.g.
+// after Redis lost its data.
 //   npm run ownership:rebuild            replay over what is there (facts are idempotent)
 //   npm run ownership:rebuild -- --clear delete every own:* key first, then replay
 import { loadConfig } from '../shared/config';
@@ -7,7 +8,7 @@ import { createLogger } from '../shared/logger';
 import { createRedis } from '../shared/redis';
 import { clearOwnership } from '../shared/ownershipStore';
 import { AvroCodec, createSchemaRegistry } from '../shared/schemaRegistry';
-import { replayOwnershipTopic } from '../ownership-projector/ownershipProjectorService';
+import { replayOwnership } from '../ownership-projector/ownershipProjectorService';
 
 async function rebuild(): Promise<void> {
   const config = loadConfig();
@@ -18,15 +19,15 @@ async function rebuild(): Promise<void> {
     if (process.argv.includes('--clear')) console.log(`cleared ${await clearOwnership(redis)} ownership keys`);
     const started = Date.now();
     let lastPrint = 0;
-    const facts = await replayOwnershipTopic(
+    const facts = await replayOwnership(
       createKafka(config, logger, 'srv-visibility-ownership-rebuild'),
       new AvroCodec(createSchemaRegistry(config)),
       redis,
       logger,
-      (done, total) => {
+      (topic, done, total) => {
         if (Date.now() - lastPrint > 1000 || done === total) {
           lastPrint = Date.now();
-          console.log(`replayed ${done}/${total} ownership events`);
+          console.log(`${topic}: replayed ${done}/${total} events`);
         }
       },
     );

@@ -64,3 +64,39 @@ export function validateOwnershipEvent(event: Partial<OwnershipEvent>): Ownershi
   if (!partyId) throw new RejectedRecord(DlqReason.INVALID_USER_ID, 'partyId is not an EUI-64 User ID');
   return { kind: 'registration', mpxn, role: event.role, partyId, effectiveFrom };
 }
+
+/**
+ * Key of a fact on the changelog topic: its identity, so compaction keeps every fact (and only
+ * the newest version of each), unlike sat.ownership.events, which is compacted by MPxN.
+ */
+export function factKey(fact: OwnershipFact): string {
+  return fact.kind === 'association'
+    ? `device|${fact.deviceId}|${fact.mpxn}|${fact.effectiveFrom}`
+    : `registration|${fact.mpxn}|${fact.role}|${fact.effectiveFrom}`;
+}
+
+/** A fact written back as a (normalised) OwnershipEvent, for the changelog topic. */
+export function factToEvent(fact: OwnershipFact, eventId: string): OwnershipEvent {
+  if (fact.kind === 'association') {
+    return {
+      eventId,
+      type: fact.associated ? 'DEVICE_ASSOCIATED' : 'DEVICE_DISSOCIATED',
+      mpxn: fact.mpxn,
+      deviceId: fact.deviceId,
+      deviceType: fact.deviceType,
+      partyId: null,
+      role: null,
+      effectiveFrom: fact.effectiveFrom,
+    };
+  }
+  return {
+    eventId,
+    type: SUPPLIER_ROLES.includes(fact.role) ? 'SUPPLIER_REGISTERED' : 'NETWORK_OPERATOR_REGISTERED',
+    mpxn: fact.mpxn,
+    deviceId: null,
+    deviceType: null,
+    partyId: fact.partyId,
+    role: fact.role,
+    effectiveFrom: fact.effectiveFrom,
+  };
+}

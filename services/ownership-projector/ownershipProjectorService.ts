@@ -1,5 +1,7 @@
-// Ownership projector topology: sat.ownership.events -> validate -> effective-dated facts in Redis.
-// On an empty store it first replays the whole topic, so ownership survives Redis losing its data.
+// Ownership projector topology:
+//   sat.ownership.events -> validate -> effective-dated facts in Redis (one MULTI per batch)
+//                                    -> visibility.ownership.facts (changelog, compacted by fact identity)
+// On an empty store it first replays both topics, so ownership survives Redis losing its data.
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { TOPICS, type OwnershipEvent } from '../shared/contracts';
@@ -10,7 +12,7 @@ import type { Logger } from '../shared/logger';
 import type { Runtime } from '../shared/runtime';
 import { RejectedRecord } from '../shared/rejection';
 import { startStage, type RunningStage } from '../shared/stage';
-import { validateOwnershipEvent } from './ownershipFacts';
+import { factKey, factToEvent, validateOwnershipEvent } from './ownershipFacts';
 
 export const OWNERSHIP_PROJECTOR = 'ownership-projector';
 
@@ -22,8 +24,8 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
   const { config, codec, metrics, logger } = runtime;
   const redis = await runtime.redis(OWNERSHIP_PROJECTOR);
   if (!(await isInitialised(redis))) {
-    const replayed = await replayOwnershipTopic(runtime.kafka, codec, redis, logger);
-    logger.info({ facts: replayed }, 'ownership store was empty: rebuilt from sat.ownership.events');
+    const replayed = await replayOwnership(runtime.kafka, codec, redis, logger);
+    logger.info({ facts: replayed }, 'ownership store was empty: rebuilt from sat.ownership.events and visibility.ownership.facts');
   }
   const stage = await startStage(
     runtime.kafka,
@@ -33,10 +35,21 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
       groupId: `${config.groupPrefix}-${OWNERSHIP_PROJECTOR}`,
       topic: TOPICS.ownershipEvents,
       prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
-      parse: (source) => validateOwnershipEvent(codec.decodeSync<Partial<OwnershipEvent>>(source.value, 'OwnershipEvent').value),
+      parse: (source) => {
+        const event = codec.decodeSync<Partial<OwnershipEvent>>(source.value, 'OwnershipEvent').value;
+        return { eventId: event.eventId!, fact: validateOwnershipEvent(event) };
+      },
       handle: async (batch) => {
-        await writeFacts(redis, batch.map((p) => p.value));
-        for (const { value } of batch) metrics.ownershipFacts.inc({ type: value.kind });
+        await writeFacts(redis, batch.map((p) => p.value.fact));
+        await runtime.producer.send({
+          topic: TOPICS.ownershipFacts,
+          acks: -1,
+          messages: batch.map(({ value: { eventId, fact } }) => ({
+            key: factKey(fact),
+            value: codec.encodeSync(runtime.schemaIds.ownershipFact, factToEvent(fact, eventId)),
+          })),
+        });
+        for (const { value } of batch) metrics.ownershipFacts.inc({ type: value.fact.kind });
       },
     },
     logger,
@@ -46,21 +59,38 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
 }
 
 /**
- * Reads sat.ownership.events from the beginning up to its current end and writes every valid
- * fact (invalid ones were dead-lettered when first seen). Facts are idempotent, so replaying
- * over a partly filled store is safe.
+ * Rebuilds the store: first sat.ownership.events (whatever compaction by MPxN has left of it),
+ * then this project's changelog, which holds the newest version of every fact ever written.
+ * Facts are idempotent, so replaying over a partly filled store is safe.
  */
-export async function replayOwnershipTopic(
+export async function replayOwnership(
   kafka: Kafka,
   codec: AvroCodec,
   redis: Redis,
   logger: Logger,
-  onProgress?: (done: number, total: number) => void,
+  onProgress?: (topic: string, done: number, total: number) => void,
+): Promise<number> {
+  let facts = 0;
+  for (const topic of [TOPICS.ownershipEvents, TOPICS.ownershipFacts]) {
+    facts += await replayTopic(kafka, codec, redis, logger, topic, (done, total) => onProgress?.(topic, done, total));
+  }
+  await redis.set('own:initialised', '1');
+  return facts;
+}
+
+/** Reads one topic from the beginning up to its current end and writes every valid fact. */
+async function replayTopic(
+  kafka: Kafka,
+  codec: AvroCodec,
+  redis: Redis,
+  logger: Logger,
+  topic: string,
+  onProgress: (done: number, total: number) => void,
 ): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(TOPICS.ownershipEvents);
-  const starts = await admin.fetchTopicOffsetsByTimestamp(TOPICS.ownershipEvents, 0);
+  const ends = await admin.fetchTopicOffsets(topic);
+  const starts = await admin.fetchTopicOffsetsByTimestamp(topic, 0);
   await admin.disconnect();
   const remaining = new Map<number, bigint>();
   let total = 0;
@@ -72,17 +102,14 @@ export async function replayOwnershipTopic(
       total += Number(high - start);
     }
   }
-  if (remaining.size === 0) {
-    await redis.set('own:initialised', '1');
-    return 0;
-  }
+  if (remaining.size === 0) return 0;
   const groupId = `srv-visibility-ownership-replay-${process.pid}-${Date.now()}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   let written = 0;
   let seen = 0;
   await consumer.connect();
   try {
-    await consumer.subscribe({ topic: TOPICS.ownershipEvents, fromBeginning: true });
+    await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       consumer
         .run({
@@ -103,7 +130,7 @@ export async function replayOwnershipTopic(
             }
             await writeFacts(redis, facts);
             written += facts.length;
-            onProgress?.(seen, total);
+            onProgress(seen, total);
             if (BigInt(batch.lastOffset()) + 1n >= high) remaining.delete(batch.partition);
             if (remaining.size === 0) resolve();
           },
@@ -117,7 +144,6 @@ export async function replayOwnershipTopic(
     await cleanup.deleteGroups([groupId]).catch(() => undefined);
     await cleanup.disconnect();
   }
-  await redis.set('own:initialised', '1');
-  logger.debug({ seen, written }, 'ownership replay finished');
+  logger.debug({ topic, seen, written }, 'ownership replay finished');
   return written;
 }

@@ -97,6 +97,8 @@ export const FLAGS = {
 export const TOPICS = {
   auditEvents: 'sat.audit.events',
   ownershipEvents: 'sat.ownership.events',
+  /** This project's changelog of ownership facts, compacted by fact identity (see README). */
+  ownershipFacts: 'visibility.ownership.facts',
   alerts: 'sat.alerts',
   visibilityRecords: 'visibility.records',
   unowned: 'visibility.unowned',

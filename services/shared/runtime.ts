@@ -14,6 +14,7 @@ import { ensureTopics, topicLayout } from './topics';
 export interface SchemaIds {
   auditEvent: number;
   ownershipEvent: number;
+  ownershipFact: number;
   alertEvent: number;
   visibilityRecord: number;
   unowned: number;
@@ -44,6 +45,7 @@ export async function registerSchemas(codec: AvroCodec): Promise<SchemaIds> {
   return {
     auditEvent: await codec.register('AuditEvent', `${TOPICS.auditEvents}-value`),
     ownershipEvent: await codec.register('OwnershipEvent', `${TOPICS.ownershipEvents}-value`),
+    ownershipFact: await codec.register('OwnershipEvent', `${TOPICS.ownershipFacts}-value`),
     alertEvent: await codec.register('AlertEvent', `${TOPICS.alerts}-value`),
     visibilityRecord: await codec.register('VisibilityRecord', `${TOPICS.visibilityRecords}-value`),
     unowned: await codec.register('VisibilityRecord', `${TOPICS.unowned}-value`),

@@ -21,6 +21,7 @@ export function topicLayout({ replicationFactor }: TopicLayoutOptions): ITopicCo
     // Oversized audit events must be accepted so they can be dead-lettered, not refused at the door.
     topic(TOPICS.auditEvents, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS), 'max.message.bytes': LARGE_MESSAGE_BYTES }),
     topic(TOPICS.ownershipEvents, 6, { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': String(DAY_MS) }),
+    topic(TOPICS.ownershipFacts, 6, { 'cleanup.policy': 'compact' }),
     topic(TOPICS.alerts, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS), 'max.message.bytes': LARGE_MESSAGE_BYTES }),
     topic(TOPICS.visibilityRecords, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) }),
     topic(TOPICS.unowned, 3, { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) }),

@@ -1,6 +1,6 @@
 // Nothing is lost across restarts: ownership comes back from Kafka when Redis loses it, and
 // records waiting for registration data survive a restart of the fan-out.
-import { TOPICS, partyTopic } from '../../services/shared/contracts';
+import { TOPICS, partyTopic, type OwnershipEvent } from '../../services/shared/contracts';
 import { clearOwnership, isInitialised } from '../../services/shared/ownershipStore';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan } from '../support/fixtures';
 import { drained, partyContents, readTopic, startHarness, waitFor } from '../support/pipeline';
@@ -41,6 +41,14 @@ test('the ownership projector rebuilds an empty store from sat.ownership.events 
     expect(Object.values(await restored.hgetall(`own:dev:${device}`))).toEqual(['A|ESME']);
     expect(await isInitialised(restored)).toBe(true);
     expect(second.logs.text).toContain('rebuilt from sat.ownership.events');
+    // The changelog holds each fact under its identity, whatever compaction does to the source topic.
+    const changelog = await readTopic<OwnershipEvent>(second.kafka, second.codec, TOPICS.ownershipFacts, {
+      toEnd: true,
+      raw: false,
+      decodeAs: 'OwnershipEvent',
+      filter: (m) => m.value.mpxn === mpan,
+    });
+    expect(changelog.map((m) => m.key).sort()).toEqual([`device|${device}|${mpan}|${now - DAY}`, `registration|${mpan}|IS|${now - DAY}`]);
   } finally {
     await second.stop();
   }

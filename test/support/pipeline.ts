@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../../services/shared/config';
 import { TOPICS, type AuditEvent, type OwnershipEvent, type VisibilityRecord } from '../../services/shared/contracts';
 import { createKafka } from '../../services/shared/kafka';
 import { createLogger } from '../../services/shared/logger';
-import { AvroCodec, createSchemaRegistry } from '../../services/shared/schemaRegistry';
+import { AvroCodec, createSchemaRegistry, type SchemaName } from '../../services/shared/schemaRegistry';
 import { registerSchemas, type SchemaIds } from '../../services/shared/runtime';
 
 /** Every log line the services wrote during a test, for payload scans. */
@@ -108,6 +108,8 @@ export interface ReadOptions<T> {
   toEnd?: boolean;
   timeoutMs?: number;
   raw?: boolean;
+  /** The record type values are decoded as (default VisibilityRecord). */
+  decodeAs?: SchemaName;
   filter?: (m: ReadMessage<T>) => boolean;
 }
 
@@ -124,7 +126,7 @@ export async function readTopics<T = VisibilityRecord>(
   kafka: Kafka,
   codec: AvroCodec,
   topics: string[],
-  { done, toEnd = false, timeoutMs = 30_000, raw = false, filter }: ReadOptions<T>,
+  { done, toEnd = false, timeoutMs = 30_000, raw = false, decodeAs = 'VisibilityRecord', filter }: ReadOptions<T>,
 ): Promise<Array<ReadMessage<T>>> {
   const messages: Array<ReadMessage<T>> = [];
   for (const topic of topics) await waitFor(() => topicExists(kafka, topic), { timeoutMs, what: `topic ${topic}` });
@@ -155,7 +157,7 @@ export async function readTopics<T = VisibilityRecord>(
               const message: ReadMessage<T> = {
                 topic: batch.topic,
                 key: m.key ? m.key.toString('utf8') : null,
-                value: raw ? (m.value as unknown as T) : codec.decodeSync<T>(m.value, 'VisibilityRecord').value,
+                value: raw ? (m.value as unknown as T) : codec.decodeSync<T>(m.value, decodeAs).value,
                 raw: m.value,
                 headers,
                 partition: batch.partition,

@@ -1,4 +1,4 @@
-import { validateOwnershipEvent } from '../../services/ownership-projector/ownershipFacts';
+import { factKey, factToEvent, validateOwnershipEvent } from '../../services/ownership-projector/ownershipFacts';
 import { DlqReason, RejectedRecord } from '../../services/shared/rejection';
 import { ownershipEvent } from '../support/fixtures';
 
@@ -52,5 +52,26 @@ describe('validateOwnershipEvent', () => {
     ['a malformed party id', { type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: 'x', role: 'IS' }, DlqReason.INVALID_USER_ID],
   ])('rejects %s', (_name, fields, expected) => {
     expect(reason(() => validateOwnershipEvent(ownershipEvent({ effectiveFrom: 1, ...(fields as object) } as never)))).toBe(expected);
+  });
+});
+
+describe('changelog form of a fact', () => {
+  const events = [
+    ownershipEvent({ type: 'DEVICE_ASSOCIATED', mpxn: mprn, deviceId: device, deviceType: 'GSME', effectiveFrom: 7 }),
+    ownershipEvent({ type: 'DEVICE_DISSOCIATED', mpxn: mpan, deviceId: device, effectiveFrom: 8 }),
+    ownershipEvent({ type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: party, role: 'ES', effectiveFrom: 9 }),
+    ownershipEvent({ type: 'NETWORK_OPERATOR_REGISTERED', mpxn: mprn, partyId: party, role: 'GT', effectiveFrom: 10 }),
+  ];
+
+  it.each(events.map((e) => [e.type, e]))('round-trips a %s', (_type, event) => {
+    const fact = validateOwnershipEvent(event);
+    expect(validateOwnershipEvent(factToEvent(fact, event.eventId))).toEqual(fact);
+  });
+
+  it('keys facts by identity: same identity, same key; different fact, different key', () => {
+    const keys = events.map((e) => factKey(validateOwnershipEvent(e)));
+    expect(new Set(keys).size).toBe(events.length);
+    const correction = validateOwnershipEvent({ ...events[2], partyId: '90-B3-D5-1F-30-09-00-00' });
+    expect(factKey(correction)).toBe(keys[2]);
   });
 });
