@@ -53,6 +53,12 @@ test('malformed records go to the DLQ untouched with a reason; good ones still a
       topic: TOPICS.ownershipEvents,
       value: codec.encodeSync(ids.ownershipEvent, ownershipEvent({ type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: supplier, role: 'ED', effectiveFrom: now })),
     },
+    { reason: 'UNDECODABLE', topic: TOPICS.ownershipEvents, value: Buffer.from('{"json":"is not avro"}') },
+    {
+      reason: 'INVALID_MPXN',
+      topic: TOPICS.ownershipEvents,
+      value: codec.encodeSync(ids.ownershipEvent, ownershipEvent({ type: 'SUPPLIER_REGISTERED', mpxn: 'MPAN-1', partyId: supplier, role: 'IS', effectiveFrom: now })),
+    },
     { reason: 'SCHEMA_MISMATCH', topic: TOPICS.visibilityRecords, value: encode(good()) },
     { reason: 'UNDECODABLE', topic: TOPICS.visibilityRecords, value: Buffer.from('garbage on the internal topic') },
   ];
@@ -92,7 +98,9 @@ test('malformed records go to the DLQ untouched with a reason; good ones still a
   for (const reason of ['UNDECODABLE', 'SCHEMA_UNKNOWN', 'MISSING_FIELD', 'INVALID_DEVICE_ID', 'INVALID_REQUEST_ID', 'FUTURE_EVENT_TIME', 'OVERSIZED']) {
     expect(metrics).toMatch(new RegExp(`visibility_dlq_total\\{service="projector",reason="${reason}"\\} [1-9]`));
   }
-  expect(metrics).toMatch(/visibility_dlq_total\{service="ownership-projector",reason="ROLE_MISMATCH"\} [1-9]/);
+  for (const reason of ['ROLE_MISMATCH', 'UNDECODABLE', 'INVALID_MPXN']) {
+    expect(metrics).toMatch(new RegExp(`visibility_dlq_total\\{service="ownership-projector",reason="${reason}"\\} [1-9]`));
+  }
   expect(metrics).toMatch(/visibility_dlq_total\{service="fan-out",reason="SCHEMA_MISMATCH"\} [1-9]/);
   expect(await harness.app.runtime.metrics.registry.getSingleMetricAsString('visibility_duplicates_suppressed_total')).toMatch(/ [1-9]/);
 });
