@@ -1,4 +1,7 @@
 // Fan-out topology, read top to bottom:
+// Party-topic writes and the consumed offsets commit in one Kafka transaction per batch; the
+// ledger of delivered (eventId, party) pairs is written after the commit.
+//
 //   visibility.records -> decode -> drop repeats within the batch
 //     -> resolve owners at eventTime (Redis, O(1) round trips per batch, exact cache)
 //     -> owned:   one copy per owner -> drop copies already delivered -> visibility.party.<partyId> -> archive -> ledger
@@ -6,14 +9,15 @@
 //                 past OWNERSHIP_WAIT_MS -> visibility.unowned (header unowned.reason) -> archive
 //   own:changes (registration data that arrived late) -> archived events of the devices it
 //     touches -> owners that lack a copy get one, flagged LATE_OWNERSHIP
-import type { Admin } from 'kafkajs';
+import os from 'node:os';
+import { Partitioners, type Admin } from 'kafkajs';
 import type Redis from 'ioredis';
 import { Archive } from '../shared/archive';
 import { FLAGS, TOPICS, partyTopic, type VisibilityRecord } from '../shared/contracts';
 import { resolveOwners, type Owner } from '../shared/ownership';
 import { OwnershipReader, devicesAffected, readChanges } from '../shared/ownershipStore';
 import type { Runtime } from '../shared/runtime';
-import { startStage, type RunningStage } from '../shared/stage';
+import { startStage, type RunningStage, type Sender } from '../shared/stage';
 import { ensureTopics, partyTopicConfig } from '../shared/topics';
 import { DeliveryLedger, PendingStore } from './fanOutStores';
 import { copiesFor, unownedCopy } from './routing';
@@ -42,6 +46,35 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   const archiveStore = archive ?? (await Archive.open(config));
   const admin: Admin = runtime.kafka.admin();
   await admin.connect();
+  const transactional = runtime.kafka.producer({
+    transactionalId: process.env.FANOUT_TRANSACTIONAL_ID ?? `${config.groupPrefix}-${FAN_OUT}-${os.hostname()}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
+  });
+  await transactional.connect();
+
+  /** Runs `work` in one transaction, then marks the ledger for what it delivered. */
+  async function inTransaction(work: (sender: Sender) => Promise<VisibilityRecord[]>): Promise<VisibilityRecord[]> {
+    if (!config.fanOutTransactions) {
+      const delivered = await work(producer);
+      await ledger.markDelivered(delivered.map((c) => ({ eventId: c.eventId, partyId: c.recipientPartyId! })));
+      return delivered;
+    }
+    const transaction = await transactional.transaction();
+    let delivered: VisibilityRecord[];
+    try {
+      delivered = await work(transaction);
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw error;
+    }
+    await ledger.markDelivered(delivered.map((c) => ({ eventId: c.eventId, partyId: c.recipientPartyId! })));
+    return delivered;
+  }
   const knownPartyTopics = new Set<string>();
 
   // Batches and pending scans both deliver; running them one at a time keeps the ledger exact.
@@ -59,9 +92,12 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
     for (const t of missing) knownPartyTopics.add(t);
   }
 
-  /** Delivers each record to its owners, once per (eventId, party). */
-  async function deliver(items: Array<{ record: VisibilityRecord; owners: Owner[] }>, extraFlags: string[] = []): Promise<number> {
-    if (items.length === 0) return 0;
+  /**
+   * Writes each record's copies for its owners, skipping (eventId, party) pairs already delivered,
+   * and archives them. Returns the copies written; the caller marks the ledger once they commit.
+   */
+  async function deliver(sender: Sender, items: Array<{ record: VisibilityRecord; owners: Owner[] }>, extraFlags: string[] = []): Promise<VisibilityRecord[]> {
+    if (items.length === 0) return [];
     const delivered = await ledger.deliveredTo(items.map((i) => i.record.eventId));
     const fresh: VisibilityRecord[] = [];
     const inBatch = new Set<string>();
@@ -76,7 +112,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
         fresh.push(copy);
       }
     }
-    if (fresh.length === 0) return 0;
+    if (fresh.length === 0) return [];
     const t0 = performance.now();
     await ensurePartyTopics(fresh.map((c) => c.recipientPartyId!));
     const byTopic = new Map<string, VisibilityRecord[]>();
@@ -86,7 +122,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
       list.push(copy);
       byTopic.set(topic, list);
     }
-    await producer.sendBatch({
+    await sender.sendBatch({
       acks: -1,
       topicMessages: [...byTopic].map(([topic, copies]) => ({
         topic,
@@ -99,11 +135,9 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
     });
     const t1 = performance.now();
     await archiveStore.insert(fresh.map((record) => ({ record, delivery: 'party' as const })));
-    const t2 = performance.now();
-    await ledger.markDelivered(fresh.map((c) => ({ eventId: c.eventId, partyId: c.recipientPartyId! })));
-    log.debug({ copies: fresh.length, produceMs: Math.round(t1 - t0), archiveMs: Math.round(t2 - t1), ledgerMs: Math.round(performance.now() - t2) }, 'delivered');
+    log.debug({ copies: fresh.length, produceMs: Math.round(t1 - t0), archiveMs: Math.round(performance.now() - t1) }, 'delivered');
     metrics.produced.inc({ service: FAN_OUT, destination: 'party' }, fresh.length);
-    return fresh.length;
+    return fresh;
   }
 
   /** Ownership for these devices, with cache and round-trip figures attributed to `purpose`. */
@@ -118,7 +152,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
     return histories;
   }
 
-  async function route(records: VisibilityRecord[]): Promise<VisibilityRecord[]> {
+  async function route(sender: Sender, records: VisibilityRecord[]): Promise<{ delivered: VisibilityRecord[]; unknown: VisibilityRecord[] }> {
     const { devices, mpxns } = await loadOwnership(records.map((r) => r.deviceId), 'batch');
     const owned: Array<{ record: VisibilityRecord; owners: Owner[] }> = [];
     const unknown: VisibilityRecord[] = [];
@@ -127,8 +161,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
       if (resolution.status === 'owned') owned.push({ record, owners: resolution.owners });
       else unknown.push(record);
     }
-    await deliver(owned);
-    return unknown;
+    return { delivered: await deliver(sender, owned), unknown };
   }
 
   async function scanPending(): Promise<void> {
@@ -144,26 +177,33 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
       if (resolution.status === 'owned') owned.push({ record, owners: resolution.owners });
       else if (deadline <= now) expired.push({ record, reason: resolution.reason });
     }
-    await deliver(owned);
-    if (expired.length > 0) {
-      const copies = expired.map(({ record, reason }) => ({ record: unownedCopy(record), reason }));
-      await producer.send({
-        topic: TOPICS.unowned,
-        acks: -1,
-        messages: copies.map(({ record, reason }) => ({
-          key: record.deviceId,
-          value: codec.encodeSync(schemaIds.unowned, record),
-          headers: { 'unowned.reason': reason, 'unowned.waited.ms': String(config.ownershipWaitMs) },
-          timestamp: String(record.eventTime),
-        })),
-      });
-      await archiveStore.insert(copies.map(({ record }) => ({ record, delivery: 'unowned' as const })));
-      for (const { reason } of expired) metrics.unowned.inc({ reason });
-      metrics.produced.inc({ service: FAN_OUT, destination: 'unowned' }, expired.length);
-      log.info({ count: expired.length }, 'records without owners sent to visibility.unowned');
-    }
+    if (owned.length === 0 && expired.length === 0) return;
+    await inTransaction(async (sender) => {
+      const delivered = await deliver(sender, owned);
+      if (expired.length > 0) await giveUp(sender, expired);
+      return delivered;
+    });
     await pending.remove([...owned.map((o) => o.record.eventId), ...expired.map((e) => e.record.eventId)]);
     metrics.pending.set(waiting.length - owned.length - expired.length);
+  }
+
+  /** Records that waited OWNERSHIP_WAIT_MS without owners: to visibility.unowned and the archive. */
+  async function giveUp(sender: Sender, expired: Array<{ record: VisibilityRecord; reason: string }>): Promise<void> {
+    const copies = expired.map(({ record, reason }) => ({ record: unownedCopy(record), reason }));
+    await sender.send({
+      topic: TOPICS.unowned,
+      acks: -1,
+      messages: copies.map(({ record, reason }) => ({
+        key: record.deviceId,
+        value: codec.encodeSync(schemaIds.unowned, record),
+        headers: { 'unowned.reason': reason, 'unowned.waited.ms': String(config.ownershipWaitMs) },
+        timestamp: String(record.eventTime),
+      })),
+    });
+    await archiveStore.insert(copies.map(({ record }) => ({ record, delivery: 'unowned' as const })));
+    for (const { reason } of expired) metrics.unowned.inc({ reason });
+    metrics.produced.inc({ service: FAN_OUT, destination: 'unowned' }, expired.length);
+    log.info({ count: expired.length }, 'records without owners sent to visibility.unowned');
   }
 
   /**
@@ -183,7 +223,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
       if (archived.length > 0) {
         const { devices, mpxns } = await loadOwnership(deviceIds, 'late');
         const plan = planLateDeliveries(archived, (record) => resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime));
-        const sent = await deliver(plan, [FLAGS.LATE_OWNERSHIP]);
+        const sent = (await inTransaction((sender) => deliver(sender, plan, [FLAGS.LATE_OWNERSHIP]))).length;
         if (sent > 0) {
           metrics.lateDeliveries.inc(sent);
           log.info({ copies: sent, devices: deviceIds.length }, 'late registration data: delivered to owners that lacked a copy');
@@ -203,15 +243,18 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
       topic: TOPICS.visibilityRecords,
       prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
       parse: (source) => codec.decodeSync<VisibilityRecord>(source.value, 'VisibilityRecord').value,
-      handle: (batch) =>
-        serial(async () => {
-          const unique = new Map<string, VisibilityRecord>();
-          for (const { value } of batch) if (!unique.has(value.eventId)) unique.set(value.eventId, value);
-          metrics.duplicates.inc(batch.length - unique.size);
-          const unknown = await route([...unique.values()]);
-          await pending.add(unknown, Date.now() + config.ownershipWaitMs);
-          if (unknown.length > 0) metrics.pending.inc(unknown.length);
-        }),
+      transactionalProducer: config.fanOutTransactions ? transactional : undefined,
+      exclusive: serial,
+      handle: async (batch, sender) => {
+        const unique = new Map<string, VisibilityRecord>();
+        for (const { value } of batch) if (!unique.has(value.eventId)) unique.set(value.eventId, value);
+        metrics.duplicates.inc(batch.length - unique.size);
+        const { delivered, unknown } = await route(sender, [...unique.values()]);
+        // Waiting records are stored before the commit: a replay finds them there (NX keeps the deadline).
+        await pending.add(unknown, Date.now() + config.ownershipWaitMs);
+        if (unknown.length > 0) metrics.pending.inc(unknown.length);
+        return () => ledger.markDelivered(delivered.map((c) => ({ eventId: c.eventId, partyId: c.recipientPartyId! })));
+      },
     },
     logger,
     metrics,
@@ -244,6 +287,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
       if (timer) clearTimeout(timer);
       await stage.stop();
       await queue;
+      await transactional.disconnect();
       await admin.disconnect();
       if (!archive) await archiveStore.close();
     },

@@ -6,7 +6,7 @@ import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { TOPICS, type OwnershipEvent } from '../shared/contracts';
 import type { OwnershipFact } from '../shared/ownership';
-import { isInitialised, writeFacts } from '../shared/ownershipStore';
+import { announceRebuild, isInitialised, writeFacts } from '../shared/ownershipStore';
 import type { AvroCodec } from '../shared/schemaRegistry';
 import type { Logger } from '../shared/logger';
 import type { Runtime } from '../shared/runtime';
@@ -39,9 +39,9 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
         const event = codec.decodeSync<Partial<OwnershipEvent>>(source.value, 'OwnershipEvent').value;
         return { eventId: event.eventId!, fact: validateOwnershipEvent(event) };
       },
-      handle: async (batch) => {
+      handle: async (batch, sender) => {
         await writeFacts(redis, batch.map((p) => p.value.fact));
-        await runtime.producer.send({
+        await sender.send({
           topic: TOPICS.ownershipFacts,
           acks: -1,
           messages: batch.map(({ value: { eventId, fact } }) => ({
@@ -74,7 +74,9 @@ export async function replayOwnership(
   for (const topic of [TOPICS.ownershipEvents, TOPICS.ownershipFacts]) {
     facts += await replayTopic(kafka, codec, redis, logger, topic, (done, total) => onProgress?.(topic, done, total));
   }
-  await redis.set('own:initialised', '1');
+  // Restored facts are not news: one 'everything changed' entry instead of one per fact, so
+  // readers drop their caches and late-ownership work is not flooded.
+  await announceRebuild(redis);
   return facts;
 }
 
@@ -128,7 +130,7 @@ async function replayTopic(
                 if (!(error instanceof RejectedRecord)) throw error;
               }
             }
-            await writeFacts(redis, facts);
+            await writeFacts(redis, facts, { announce: false });
             written += facts.length;
             onProgress(seen, total);
             if (BigInt(batch.lastOffset()) + 1n >= high) remaining.delete(batch.partition);

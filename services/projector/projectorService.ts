@@ -25,8 +25,8 @@ export async function startProjector(runtime: Runtime): Promise<RunningStage> {
         const event = validateAuditEvent(value, { now: Date.now(), maxFutureSkewMs: config.maxFutureSkewMs });
         return projectAuditEvent(event);
       },
-      handle: async (batch) => {
-        await producer.send({
+      handle: async (batch, sender) => {
+        await sender.send({
           topic: TOPICS.visibilityRecords,
           acks: -1,
           messages: batch.map(({ value }) => ({

@@ -31,6 +31,8 @@ export interface Config {
   /** Port for /health and /metrics; 0 picks a free port. */
   httpPort: number;
   httpHost: string;
+  /** Fan-out writes and offsets in one Kafka transaction per batch (exactly one copy per party). */
+  fanOutTransactions: boolean;
 }
 
 export class ConfigError extends Error {
@@ -54,6 +56,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
 }
 
 function url(env: Env, name: string, fallback: string | undefined, protocols: string[]): string | undefined {
@@ -106,5 +116,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
     httpPort: integer(env, 'HTTP_PORT', 9464, 0, 65535),
     httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
+    fanOutTransactions: flag(env, 'FANOUT_TRANSACTIONS', true),
   };
 }

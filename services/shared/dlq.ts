@@ -32,7 +32,7 @@ export function deadLetterMessage({ source, rejection }: DeadLetter) {
   };
 }
 
-export async function sendToDlq(producer: Producer, letters: DeadLetter[]): Promise<void> {
+export async function sendToDlq(producer: Pick<Producer, 'send'>, letters: DeadLetter[]): Promise<void> {
   if (letters.length === 0) return;
   await producer.send({ topic: TOPICS.dlq, messages: letters.map(deadLetterMessage), acks: -1 });
 }

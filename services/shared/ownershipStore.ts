@@ -72,8 +72,15 @@ export async function devicesAffected(redis: Redis, changes: OwnershipChange[]):
   return affected;
 }
 
-/** Writes a batch of facts atomically: one MULTI, one round trip. */
-export async function writeFacts(redis: Redis, facts: OwnershipFact[]): Promise<void> {
+/** The change entry a rebuild writes instead of one per fact: readers drop their whole cache. */
+export const EVERYTHING_CHANGED = '*';
+
+/**
+ * Writes a batch of facts atomically: one MULTI, one round trip. New facts are announced on the
+ * change stream (cache invalidation, late-ownership work); a rebuild restores known facts and
+ * announces once, at its end (see announceRebuild).
+ */
+export async function writeFacts(redis: Redis, facts: OwnershipFact[], { announce = true } = {}): Promise<void> {
   if (facts.length === 0) return;
   const multi = redis.multi();
   for (const fact of facts) {
@@ -86,13 +93,25 @@ export async function writeFacts(redis: Redis, facts: OwnershipFact[]): Promise<
       key = KEYS.mpxn(fact.mpxn);
       multi.hset(key, registrationField(fact), fact.partyId);
     }
-    multi.incr(KEYS.seq);
-    multi.xadd(KEYS.changes, 'MAXLEN', '~', CHANGE_STREAM_MAXLEN, '*', 'key', key, 'from', String(fact.effectiveFrom));
+    if (announce) {
+      multi.incr(KEYS.seq);
+      multi.xadd(KEYS.changes, 'MAXLEN', '~', CHANGE_STREAM_MAXLEN, '*', 'key', key, 'from', String(fact.effectiveFrom));
+    }
   }
   multi.set(KEYS.initialised, '1');
   const results = await multi.exec();
   const failed = results?.find(([error]) => error);
   if (!results || failed) throw new Error(`ownership write failed: ${failed?.[0]?.message ?? 'transaction aborted'}`);
+}
+
+/** After a rebuild: one change entry that tells every reader to drop its cache, and the marker. */
+export async function announceRebuild(redis: Redis): Promise<void> {
+  await redis
+    .multi()
+    .incr(KEYS.seq)
+    .xadd(KEYS.changes, 'MAXLEN', '~', CHANGE_STREAM_MAXLEN, '*', 'key', EVERYTHING_CHANGED, 'from', '0')
+    .set(KEYS.initialised, '1')
+    .exec();
 }
 
 export async function isInitialised(redis: Redis): Promise<boolean> {
@@ -146,7 +165,10 @@ export class OwnershipReader {
     const seq = Number(seqRaw ?? 0);
     for (const [id, fields] of entries) {
       const key = fields[fields.indexOf('key') + 1];
-      if (this.cache.delete(key)) this.stats.invalidated++;
+      if (key === EVERYTHING_CHANGED) {
+        this.stats.invalidated += this.cache.size;
+        this.cache.clear();
+      } else if (this.cache.delete(key)) this.stats.invalidated++;
       this.lastChangeId = id;
     }
     // Behind the trimmed stream, or more changes than one read takes: nothing cached can be trusted.

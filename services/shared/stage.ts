@@ -1,7 +1,9 @@
 // A stage reads one topic in batches: parse every message (bad ones go to the DLQ untouched),
 // hand the good ones to the service's batch handler, and only then commit the offsets, so a
 // crash or an infrastructure error replays the batch instead of losing it.
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+// With a transactional producer the handler's writes, the DLQ writes and the offsets commit in one
+// Kafka transaction: a replayed batch leaves no second copy for read_committed consumers.
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, Transaction } from 'kafkajs';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { sendToDlq, type DeadLetter, type SourceMessage } from './dlq';
@@ -11,6 +13,12 @@ export interface Parsed<T> {
   source: SourceMessage;
   value: T;
 }
+
+/** Where a handler writes: the plain producer, or the batch's transaction. */
+export type Sender = Pick<Producer, 'send' | 'sendBatch'>;
+
+/** Work to run once the batch's writes are committed (e.g. marking a ledger). */
+export type AfterCommit = (() => Promise<void>) | void;
 
 export interface StageDefinition<T> {
   /** Service name, used in logs and metrics. */
@@ -23,7 +31,11 @@ export interface StageDefinition<T> {
   /** Turns one message into a value, or throws RejectedRecord. Must be pure and synchronous. */
   parse(source: SourceMessage): T;
   /** Processes the good messages of a batch. Throwing replays the batch (nothing is committed). */
-  handle(batch: Array<Parsed<T>>): Promise<void>;
+  handle(batch: Array<Parsed<T>>, sender: Sender): Promise<AfterCommit>;
+  /** A producer with a transactionalId: makes the batch's writes and offsets one transaction. */
+  transactionalProducer?: Producer;
+  /** Runs each whole batch (through its commit) under the service's own lock. */
+  exclusive?: <R>(work: () => Promise<R>) => Promise<R>;
 }
 
 export interface RunningStage {
@@ -75,8 +87,32 @@ export async function startStage<T>(
         dead.push({ source, rejection: error });
       }
     }
-    if (dead.length > 0) {
+    const last = batch.messages[batch.messages.length - 1].offset;
+    const nextOffset = (BigInt(last) + 1n).toString();
+    let afterCommit: AfterCommit = undefined;
+    if (definition.transactionalProducer) {
+      const transaction: Transaction = await definition.transactionalProducer.transaction();
+      try {
+        await sendToDlq(transaction, dead);
+        if (good.length > 0) afterCommit = await definition.handle(good, transaction);
+        await transaction.sendOffsets({
+          consumerGroupId: definition.groupId,
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }],
+        });
+        await transaction.commit();
+      } catch (error) {
+        await transaction.abort().catch(() => undefined);
+        throw error;
+      }
+    } else {
       await sendToDlq(producer, dead);
+      if (good.length > 0) afterCommit = await definition.handle(good, producer);
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+    }
+    resolveOffset(last);
+    if (afterCommit) await afterCommit();
+    log.debug({ partition: batch.partition, messages: batch.messages.length, dead: dead.length, ms: Math.round(timer()* 1000) }, 'batch committed');
+    if (dead.length > 0) {
       for (const { source, rejection } of dead) {
         metrics.dlq.inc({ service: definition.name, reason: rejection.reason });
         log.warn(
@@ -85,15 +121,7 @@ export async function startStage<T>(
         );
       }
     }
-    if (good.length > 0) await definition.handle(good);
-
-    const last = batch.messages[batch.messages.length - 1].offset;
-    resolveOffset(last);
-    await consumer.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-    ]);
     await heartbeat();
-    timer();
   };
 
   await consumer.run({
@@ -101,7 +129,7 @@ export async function startStage<T>(
     eachBatchAutoResolve: false,
     eachBatch: async (payload) => {
       try {
-        await processBatch(payload);
+        await (definition.exclusive ? definition.exclusive(() => processBatch(payload)) : processBatch(payload));
       } catch (error) {
         log.error({ err: { message: (error as Error).message, name: (error as Error).name } }, 'batch failed; it will be retried');
         throw error;

@@ -41,14 +41,15 @@ test('the ownership projector rebuilds an empty store from sat.ownership.events 
     expect(Object.values(await restored.hgetall(`own:dev:${device}`))).toEqual(['A|ESME']);
     expect(await isInitialised(restored)).toBe(true);
     expect(second.logs.text).toContain('rebuilt from sat.ownership.events');
-    // The changelog holds each fact under its identity, whatever compaction does to the source topic.
+    // The changelog holds each fact under its identity, whatever compaction does to the source topic
+    // (a fact may appear twice before compaction: the first projector was stopped mid-batch).
     const changelog = await readTopic<OwnershipEvent>(second.kafka, second.codec, TOPICS.ownershipFacts, {
       toEnd: true,
       raw: false,
       decodeAs: 'OwnershipEvent',
       filter: (m) => m.value.mpxn === mpan,
     });
-    expect(changelog.map((m) => m.key).sort()).toEqual([`device|${device}|${mpan}|${now - DAY}`, `registration|${mpan}|IS|${now - DAY}`]);
+    expect([...new Set(changelog.map((m) => m.key))].sort()).toEqual([`device|${device}|${mpan}|${now - DAY}`, `registration|${mpan}|IS|${now - DAY}`]);
   } finally {
     await second.stop();
   }

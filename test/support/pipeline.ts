@@ -142,14 +142,31 @@ export async function readTopics<T = VisibilityRecord>(
     if (remaining.size === 0) return messages;
   }
   const consumer: Consumer = kafka.consumer({ groupId: `srv-visibility-test-reader-${process.pid}-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 100, maxBytesPerPartition: 32 * 1024 * 1024 });
+  // Transactional topics end in commit markers, which are never delivered as messages, so the
+  // high watermark alone cannot tell when the end is reached: three fetches in a row that bring
+  // nothing new mean the consumer has caught up.
+  let quietFetches = 0;
+  consumer.on(consumer.events.FETCH, () => {
+    quietFetches += 1;
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topics, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, timeoutMs);
+      const poll = toEnd
+        ? setInterval(() => {
+            if (quietFetches >= 3) {
+              clearInterval(poll);
+              clearTimeout(timer);
+              resolve();
+            }
+          }, 50)
+        : undefined;
       consumer
         .run({
           eachBatch: async ({ batch }) => {
+            quietFetches = 0;
             if (!raw) await codec.prefetch(batch.messages.map((m) => m.value));
             for (const m of batch.messages) {
               const headers: Record<string, string> = {};
@@ -169,6 +186,7 @@ export async function readTopics<T = VisibilityRecord>(
             }
             if (done?.(messages) || (toEnd && remaining.size === 0)) {
               clearTimeout(timer);
+              if (poll) clearInterval(poll);
               resolve();
             }
           },
