@@ -10,7 +10,9 @@ describe('loadConfig', () => {
       clickhouseUrl: undefined,
       logLevel: 'info',
       originatorDisclosure: 'own-requests',
+      fanOutTransactions: true,
     });
+    expect(loadConfig({ FANOUT_TRANSACTIONS: 'false' }).fanOutTransactions).toBe(false);
   });
 
   it('splits brokers and trims trailing slashes', () => {
@@ -27,6 +29,7 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ OWNERSHIP_WAIT_MS: 'soon' }, /OWNERSHIP_WAIT_MS must be a whole number/],
     [{ ORIGINATOR_DISCLOSURE: 'everyone' }, /ORIGINATOR_DISCLOSURE/],
+    [{ FANOUT_TRANSACTIONS: 'maybe' }, /FANOUT_TRANSACTIONS must be true or false/],
   ])('rejects %p with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
