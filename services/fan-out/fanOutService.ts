@@ -10,7 +10,8 @@
 //   own:changes (registration data that arrived late) -> archived events of the devices it
 //     touches -> owners that lack a copy get one, flagged LATE_OWNERSHIP
 import os from 'node:os';
-import { Partitioners, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import { createProducer } from '../shared/kafka';
 import type Redis from 'ioredis';
 import { Archive } from '../shared/archive';
 import { FLAGS, TOPICS, partyTopic, type VisibilityRecord } from '../shared/contracts';
@@ -46,14 +47,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   const archiveStore = archive ?? (await Archive.open(config));
   const admin: Admin = runtime.kafka.admin();
   await admin.connect();
-  const transactional = runtime.kafka.producer({
-    transactionalId: process.env.FANOUT_TRANSACTIONAL_ID ?? `${config.groupPrefix}-${FAN_OUT}-${os.hostname()}`,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
-  });
+  const transactional = createProducer(runtime.kafka, config.fanOutTransactionalId ?? `${config.groupPrefix}-${FAN_OUT}-${os.hostname()}`);
   await transactional.connect();
 
   /** Runs `work` in one transaction, then marks the ledger for what it delivered. */

@@ -33,6 +33,8 @@ export interface Config {
   httpHost: string;
   /** Fan-out writes and offsets in one Kafka transaction per batch (exactly one copy per party). */
   fanOutTransactions: boolean;
+  /** Transactional id of this fan-out instance; unique per running instance. */
+  fanOutTransactionalId: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -117,5 +119,6 @@ export function loadConfig(env: Env = process.env): Config {
     httpPort: integer(env, 'HTTP_PORT', 9464, 0, 65535),
     httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
     fanOutTransactions: flag(env, 'FANOUT_TRANSACTIONS', true),
+    fanOutTransactionalId: env.FANOUT_TRANSACTIONAL_ID?.trim() || undefined,
   };
 }

@@ -1,5 +1,5 @@
 // The one place a KafkaJS client is built: brokers from config, KafkaJS logs through pino.
-import { Kafka, logLevel as KafkaLogLevel, type LogEntry } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type LogEntry, type Producer } from 'kafkajs';
 import type { Config } from './config';
 import type { Logger } from './logger';
 
@@ -24,5 +24,21 @@ export function createKafka(config: Config, logger: Logger, clientId = config.ka
         kafkaLogger[LEVELS[level] ?? 'info'](extra, message);
       },
     retry: { initialRetryTime: 200, retries: 8 },
+  });
+}
+
+/**
+ * The services' producer: idempotent, never creating topics, and retrying without limit, so
+ * during an outage a stage blocks (and its batch is replayed after a rebalance) rather than
+ * dropping records. With a transactionalId it can also run Kafka transactions.
+ */
+export function createProducer(kafka: Kafka, transactionalId?: string): Producer {
+  return kafka.producer({
+    transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
   });
 }

@@ -1,10 +1,10 @@
 // Everything a service needs from the outside world, built once per process from the Config:
 // logger, metrics, Kafka client and producer, Avro codec with the contract's schema ids, Redis.
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type Redis from 'ioredis';
 import { loadConfig, type Config } from './config';
 import { TOPICS } from './contracts';
-import { createKafka } from './kafka';
+import { createKafka, createProducer } from './kafka';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import { createRedis } from './redis';
@@ -70,15 +70,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const codec = new AvroCodec(createSchemaRegistry(config));
   const schemaIds = await registerSchemas(codec);
 
-  // Idempotent, and retrying without limit: during an outage a stage blocks (and its batch is
-  // replayed after a rebalance) rather than dropping records.
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
-  });
+  const producer = createProducer(kafka);
   await producer.connect();
 
   const redisClients: Redis[] = [];
