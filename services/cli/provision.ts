@@ -10,9 +10,9 @@ import { ensureTopics, topicLayout } from '../shared/topics';
 async function provision(): Promise<void> {
   const args = process.argv.slice(2);
   const rfIndex = args.indexOf('--replication-factor');
-  const replicationFactor = rfIndex >= 0 ? Number(args[rfIndex + 1]) : 1;
-  if (!Number.isInteger(replicationFactor) || replicationFactor < 1) throw new Error('--replication-factor takes a whole number >= 1');
   const config = loadConfig();
+  const replicationFactor = rfIndex >= 0 ? Number(args[rfIndex + 1]) : config.topicReplicationFactor;
+  if (!Number.isInteger(replicationFactor) || replicationFactor < 1) throw new Error('--replication-factor takes a whole number >= 1');
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'provision');
   const kafka = createKafka(config, logger, 'srv-visibility-provision');
   const admin = kafka.admin();

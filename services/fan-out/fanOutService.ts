@@ -1,7 +1,4 @@
 // Fan-out topology, read top to bottom:
-// Party-topic writes and the consumed offsets commit in one Kafka transaction per batch; the
-// ledger of delivered (eventId, party) pairs is written after the commit.
-//
 //   visibility.records -> decode -> drop repeats within the batch
 //     -> resolve owners at eventTime (Redis, O(1) round trips per batch, exact cache)
 //     -> owned:   one copy per owner -> drop copies already delivered -> visibility.party.<partyId> -> archive -> ledger
@@ -9,6 +6,8 @@
 //                 past OWNERSHIP_WAIT_MS -> visibility.unowned (header unowned.reason) -> archive
 //   own:changes (registration data that arrived late) -> archived events of the devices it
 //     touches -> owners that lack a copy get one, flagged LATE_OWNERSHIP
+// Party-topic writes and the consumed offsets commit in one Kafka transaction per batch; the
+// ledger of delivered (eventId, party) pairs is written after the commit.
 import os from 'node:os';
 import type { Admin } from 'kafkajs';
 import { createProducer } from '../shared/kafka';
@@ -48,7 +47,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   const admin: Admin = runtime.kafka.admin();
   await admin.connect();
   const transactional = createProducer(runtime.kafka, config.fanOutTransactionalId ?? `${config.groupPrefix}-${FAN_OUT}-${os.hostname()}`);
-  await transactional.connect();
+  if (config.fanOutTransactions) await transactional.connect();
 
   /** Runs `work` in one transaction, then marks the ledger for what it delivered. */
   async function inTransaction(work: (sender: Sender) => Promise<VisibilityRecord[]>): Promise<VisibilityRecord[]> {
@@ -82,7 +81,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   async function ensurePartyTopics(partyIds: Iterable<string>): Promise<void> {
     const missing = [...new Set(partyIds)].map(partyTopic).filter((t) => !knownPartyTopics.has(t));
     if (missing.length === 0) return;
-    await ensureTopics(admin, missing.map((t) => partyTopicConfig(t, 1)), log);
+    await ensureTopics(admin, missing.map((t) => partyTopicConfig(t, config.topicReplicationFactor)), log);
     for (const t of missing) knownPartyTopics.add(t);
   }
 
@@ -281,7 +280,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
       if (timer) clearTimeout(timer);
       await stage.stop();
       await queue;
-      await transactional.disconnect();
+      if (config.fanOutTransactions) await transactional.disconnect();
       await admin.disconnect();
       if (!archive) await archiveStore.close();
     },

@@ -31,6 +31,8 @@ export interface Config {
   /** Port for /health and /metrics; 0 picks a free port. */
   httpPort: number;
   httpHost: string;
+  /** Replication factor for topics this project creates (party topics, provisioning). */
+  topicReplicationFactor: number;
   /** Fan-out writes and offsets in one Kafka transaction per batch (exactly one copy per party). */
   fanOutTransactions: boolean;
   /** Transactional id of this fan-out instance; unique per running instance. */
@@ -118,6 +120,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
     httpPort: integer(env, 'HTTP_PORT', 9464, 0, 65535),
     httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
+    topicReplicationFactor: integer(env, 'TOPIC_REPLICATION_FACTOR', 1, 1, 16),
     fanOutTransactions: flag(env, 'FANOUT_TRANSACTIONS', true),
     fanOutTransactionalId: env.FANOUT_TRANSACTIONAL_ID?.trim() || undefined,
   };

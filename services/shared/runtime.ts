@@ -62,7 +62,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, topicLayout({ replicationFactor: options.replicationFactor ?? 1 }), logger);
+    await ensureTopics(admin, topicLayout({ replicationFactor: options.replicationFactor ?? config.topicReplicationFactor }), logger);
   } finally {
     await admin.disconnect();
   }
