@@ -18,6 +18,8 @@ export interface App {
   httpPort: number;
   fanOut?: RunningFanOut;
   stages: Partial<Record<ServiceName, RunningStage>>;
+  /** Resolves once every stage has joined its consumer group. */
+  ready(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -70,7 +72,17 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const httpPort = await http.listen(config.httpPort, config.httpHost);
   shutdown.add('http', () => http.close());
   logger.info({ services, httpPort }, 'services running');
-  return { runtime, http, httpPort, fanOut, stages, stop: () => shutdown.run() };
+  return {
+    runtime,
+    http,
+    httpPort,
+    fanOut,
+    stages,
+    ready: async () => {
+      await Promise.all(Object.values(stages).map((stage) => stage.joined));
+    },
+    stop: () => shutdown.run(),
+  };
 }
 
 export async function main(services: ServiceName[] = ALL_SERVICES): Promise<void> {

@@ -20,11 +20,14 @@ const name = Object.fromEntries(Object.entries(PARTIES).map(([k, v]) => [v, k]))
 const [BRIGHT, NORTHERN, GRID, GAS, METEROPS] = Object.values(PARTIES);
 
 async function demo(): Promise<void> {
-  const config = loadConfig({ LOG_LEVEL: 'warn', OWNERSHIP_WAIT_MS: '5000', PENDING_SCAN_MS: '500', ...process.env, GROUP_PREFIX: process.env.GROUP_PREFIX ?? `srv-visibility-demo-${Date.now()}` });
+  // Its own consumer groups, starting from the end of the topics the first time: the demo shows
+  // its own traffic, not whatever earlier runs and tests left on a long-lived local stack.
+  const config = loadConfig({ LOG_LEVEL: 'warn', OWNERSHIP_WAIT_MS: '5000', PENDING_SCAN_MS: '500', GROUP_PREFIX: 'srv-visibility-demo', CONSUME_FROM: 'latest', ...process.env });
   const logger = createLogger(config.logLevel, 'demo');
   const started = Date.now();
   console.log('starting the projector, ownership projector and fan-out ...');
   const app = await startApp({ config, logger });
+  await app.ready();
   const { kafka, codec, schemaIds, producer } = app.runtime;
   console.log(`services up in ${((Date.now() - started) / 1000).toFixed(1)} s; health and metrics on http://${config.httpHost}:${app.httpPort}/health and /metrics\n`);
 
@@ -133,7 +136,7 @@ async function demo(): Promise<void> {
     console.log(`  ${label.padEnd(28)} ${received.filter((r) => r.recipientPartyId === id).length}`);
   }
   const archived = await app.fanOut!.archive.find({ deviceId: meterA });
-  console.log(`archive: ${archived.length} copies for ${meterA}; try GET http://${config.httpHost}:${app.httpPort}/archive?deviceId=${meterA}`);
+  console.log(`archive: ${archived.length} copies for ${meterA} (while \`npm start\` runs: GET http://${config.httpHost}:${config.httpPort}/archive?deviceId=${meterA})`);
   console.log(`unknown variant 42.1 is shown as "${lookupSrv('42.1')?.title ?? 'Unknown SRV 42.1'}" with flag UNKNOWN_SRV`);
   await reader.disconnect();
   await app.stop();

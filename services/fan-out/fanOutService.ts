@@ -10,7 +10,7 @@
 // ledger of delivered (eventId, party) pairs is written after the commit.
 import os from 'node:os';
 import type { Admin } from 'kafkajs';
-import { createProducer } from '../shared/kafka';
+import { createProducer, inTransaction } from '../shared/kafka';
 import type Redis from 'ioredis';
 import { Archive } from '../shared/archive';
 import { FLAGS, TOPICS, partyTopic, type VisibilityRecord } from '../shared/contracts';
@@ -49,22 +49,9 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   const transactional = createProducer(runtime.kafka, config.fanOutTransactionalId ?? `${config.groupPrefix}-${FAN_OUT}-${os.hostname()}`);
   if (config.fanOutTransactions) await transactional.connect();
 
-  /** Runs `work` in one transaction, then marks the ledger for what it delivered. */
-  async function inTransaction(work: (sender: Sender) => Promise<VisibilityRecord[]>): Promise<VisibilityRecord[]> {
-    if (!config.fanOutTransactions) {
-      const delivered = await work(producer);
-      await ledger.markDelivered(delivered.map((c) => ({ eventId: c.eventId, partyId: c.recipientPartyId! })));
-      return delivered;
-    }
-    const transaction = await transactional.transaction();
-    let delivered: VisibilityRecord[];
-    try {
-      delivered = await work(transaction);
-      await transaction.commit();
-    } catch (error) {
-      await transaction.abort().catch(() => undefined);
-      throw error;
-    }
+  /** Runs `work` in one transaction (when enabled), then marks the ledger for what it delivered. */
+  async function deliverCommitted(work: (sender: Sender) => Promise<VisibilityRecord[]>): Promise<VisibilityRecord[]> {
+    const delivered = config.fanOutTransactions ? await inTransaction(transactional, work) : await work(producer);
     await ledger.markDelivered(delivered.map((c) => ({ eventId: c.eventId, partyId: c.recipientPartyId! })));
     return delivered;
   }
@@ -171,7 +158,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
       else if (deadline <= now) expired.push({ record, reason: resolution.reason });
     }
     if (owned.length === 0 && expired.length === 0) return;
-    await inTransaction(async (sender) => {
+    await deliverCommitted(async (sender) => {
       const delivered = await deliver(sender, owned);
       if (expired.length > 0) await giveUp(sender, expired);
       return delivered;
@@ -216,7 +203,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
       if (archived.length > 0) {
         const { devices, mpxns } = await loadOwnership(deviceIds, 'late');
         const plan = planLateDeliveries(archived, (record) => resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime));
-        const sent = (await inTransaction((sender) => deliver(sender, plan, [FLAGS.LATE_OWNERSHIP]))).length;
+        const sent = (await deliverCommitted((sender) => deliver(sender, plan, [FLAGS.LATE_OWNERSHIP]))).length;
         if (sent > 0) {
           metrics.lateDeliveries.inc(sent);
           log.info({ copies: sent, devices: deviceIds.length }, 'late registration data: delivered to owners that lacked a copy');
@@ -233,6 +220,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
     {
       name: FAN_OUT,
       groupId: `${config.groupPrefix}-${FAN_OUT}`,
+      fromBeginning: config.consumeFrom === 'earliest',
       topic: TOPICS.visibilityRecords,
       prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
       parse: (source) => codec.decodeSync<VisibilityRecord>(source.value, 'VisibilityRecord').value,

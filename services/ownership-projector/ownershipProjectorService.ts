@@ -33,6 +33,7 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
     {
       name: OWNERSHIP_PROJECTOR,
       groupId: `${config.groupPrefix}-${OWNERSHIP_PROJECTOR}`,
+      fromBeginning: config.consumeFrom === 'earliest',
       topic: TOPICS.ownershipEvents,
       prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
       parse: (source) => {

@@ -15,6 +15,7 @@ export async function startProjector(runtime: Runtime): Promise<RunningStage> {
     {
       name: PROJECTOR,
       groupId: `${config.groupPrefix}-${PROJECTOR}`,
+      fromBeginning: config.consumeFrom === 'earliest',
       topic: TOPICS.auditEvents,
       prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
       parse: (source) => {

@@ -31,6 +31,8 @@ export interface Config {
   /** Port for /health and /metrics; 0 picks a free port. */
   httpPort: number;
   httpHost: string;
+  /** Where a consumer group with no committed offsets starts: earliest (nothing missed) or latest. */
+  consumeFrom: 'earliest' | 'latest';
   /** Replication factor for topics this project creates (party topics, provisioning). */
   topicReplicationFactor: number;
   /** Fan-out writes and offsets in one Kafka transaction per batch (exactly one copy per party). */
@@ -62,6 +64,12 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = text(env, name, fallback);
+  if (!allowed.includes(value as T)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  return value as T;
+}
+
 function flag(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
@@ -85,8 +93,8 @@ function url(env: Env, name: string, fallback: string | undefined, protocols: st
   return raw.replace(/\/+$/, '');
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const DISCLOSURE: DisclosurePolicy[] = ['own-requests', 'owners', 'none'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const DISCLOSURE: readonly DisclosurePolicy[] = ['own-requests', 'owners', 'none'];
 
 export function loadConfig(env: Env = process.env): Config {
   const brokers = text(env, 'KAFKA_BROKERS', '127.0.0.1:9092')
@@ -96,12 +104,8 @@ export function loadConfig(env: Env = process.env): Config {
   for (const broker of brokers) {
     if (!/^[^\s:]+:[0-9]{1,5}$/.test(broker)) throw new ConfigError(`KAFKA_BROKERS entry "${broker}" is not host:port`);
   }
-  const logLevel = text(env, 'LOG_LEVEL', 'info');
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
-  const disclosure = text(env, 'ORIGINATOR_DISCLOSURE', 'own-requests') as DisclosurePolicy;
-  if (!DISCLOSURE.includes(disclosure)) {
-    throw new ConfigError(`ORIGINATOR_DISCLOSURE must be one of ${DISCLOSURE.join(', ')}, got "${disclosure}"`);
-  }
+  const logLevel = oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
+  const disclosure = oneOf(env, 'ORIGINATOR_DISCLOSURE', DISCLOSURE, 'own-requests');
   return {
     kafkaBrokers: brokers,
     kafkaClientId: text(env, 'KAFKA_CLIENT_ID', 'srv-visibility'),
@@ -120,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
     httpPort: integer(env, 'HTTP_PORT', 9464, 0, 65535),
     httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
+    consumeFrom: oneOf(env, 'CONSUME_FROM', ['earliest', 'latest'] as const, 'earliest'),
     topicReplicationFactor: integer(env, 'TOPIC_REPLICATION_FACTOR', 1, 1, 16),
     fanOutTransactions: flag(env, 'FANOUT_TRANSACTIONS', true),
     fanOutTransactionalId: env.FANOUT_TRANSACTIONAL_ID?.trim() || undefined,

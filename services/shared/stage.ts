@@ -3,7 +3,8 @@
 // crash or an infrastructure error replays the batch instead of losing it.
 // With a transactional producer the handler's writes, the DLQ writes and the offsets commit in one
 // Kafka transaction: a replayed batch leaves no second copy for read_committed consumers.
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, Transaction } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { inTransaction } from './kafka';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { sendToDlq, type DeadLetter, type SourceMessage } from './dlq';
@@ -25,6 +26,7 @@ export interface StageDefinition<T> {
   name: string;
   groupId: string;
   topic: string;
+  /** Where the group starts when it has no committed offsets (default: the beginning). */
   fromBeginning?: boolean;
   /** Async work before parsing a batch (e.g. fetching unseen schema ids). */
   prepare?(messages: KafkaMessage[]): Promise<void>;
@@ -40,6 +42,8 @@ export interface StageDefinition<T> {
 
 export interface RunningStage {
   consumer: Consumer;
+  /** Resolves once the consumer has joined its group and owns partitions. */
+  joined: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,6 +63,12 @@ export async function startStage<T>(
     // Oversized audit events must still be read whole, so they can be dead-lettered untouched.
     maxBytesPerPartition: 16 * 1024 * 1024,
     maxBytes: 32 * 1024 * 1024,
+  });
+  const joined = new Promise<void>((resolve) => {
+    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+      off();
+      resolve();
+    });
   });
   await consumer.connect();
   await consumer.subscribe({ topic: definition.topic, fromBeginning: definition.fromBeginning ?? true });
@@ -91,19 +101,15 @@ export async function startStage<T>(
     const nextOffset = (BigInt(last) + 1n).toString();
     let afterCommit: AfterCommit = undefined;
     if (definition.transactionalProducer) {
-      const transaction: Transaction = await definition.transactionalProducer.transaction();
-      try {
+      afterCommit = await inTransaction(definition.transactionalProducer, async (transaction) => {
         await sendToDlq(transaction, dead);
-        if (good.length > 0) afterCommit = await definition.handle(good, transaction);
+        const next = good.length > 0 ? await definition.handle(good, transaction) : undefined;
         await transaction.sendOffsets({
           consumerGroupId: definition.groupId,
           topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }],
         });
-        await transaction.commit();
-      } catch (error) {
-        await transaction.abort().catch(() => undefined);
-        throw error;
-      }
+        return next;
+      });
     } else {
       await sendToDlq(producer, dead);
       if (good.length > 0) afterCommit = await definition.handle(good, producer);
@@ -139,6 +145,7 @@ export async function startStage<T>(
   log.info({ topic: definition.topic, groupId: definition.groupId }, 'stage started');
   return {
     consumer,
+    joined,
     stop: async () => {
       await consumer.disconnect();
     },
