@@ -11,6 +11,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       originatorDisclosure: 'own-requests',
       fanOutTransactions: true,
+      consumeFrom: 'earliest',
+      topicReplicationFactor: 1,
     });
     expect(loadConfig({ FANOUT_TRANSACTIONS: 'false' }).fanOutTransactions).toBe(false);
   });
@@ -30,6 +32,8 @@ describe('loadConfig', () => {
     [{ OWNERSHIP_WAIT_MS: 'soon' }, /OWNERSHIP_WAIT_MS must be a whole number/],
     [{ ORIGINATOR_DISCLOSURE: 'everyone' }, /ORIGINATOR_DISCLOSURE/],
     [{ FANOUT_TRANSACTIONS: 'maybe' }, /FANOUT_TRANSACTIONS must be true or false/],
+    [{ CONSUME_FROM: 'middle' }, /CONSUME_FROM must be one of earliest, latest/],
+    [{ TOPIC_REPLICATION_FACTOR: '0' }, /TOPIC_REPLICATION_FACTOR must be between 1 and 16/],
   ])('rejects %p with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
