@@ -49,10 +49,16 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   const transactional = createProducer(runtime.kafka, config.fanOutTransactionalId ?? `${config.groupPrefix}-${FAN_OUT}-${os.hostname()}`);
   if (config.fanOutTransactions) await transactional.connect();
 
-  /** Runs `work` in one transaction (when enabled), then marks the ledger for what it delivered. */
+  /** Once copies are committed: remember them in the ledger and count them. */
+  async function committed(copies: VisibilityRecord[]): Promise<void> {
+    await ledger.markDelivered(copies);
+    metrics.produced.inc({ service: FAN_OUT, destination: 'party' }, copies.length);
+  }
+
+  /** Runs `work` in one transaction (when enabled), then records what it delivered. */
   async function deliverCommitted(work: (sender: Sender) => Promise<VisibilityRecord[]>): Promise<VisibilityRecord[]> {
     const delivered = config.fanOutTransactions ? await inTransaction(transactional, work) : await work(producer);
-    await ledger.markDelivered(delivered.map((c) => ({ eventId: c.eventId, partyId: c.recipientPartyId! })));
+    await committed(delivered);
     return delivered;
   }
   const knownPartyTopics = new Set<string>();
@@ -74,7 +80,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
 
   /**
    * Writes each record's copies for its owners, skipping (eventId, party) pairs already delivered,
-   * and archives them. Returns the copies written; the caller marks the ledger once they commit.
+   * and archives them. Returns the copies written; the caller records them once they commit.
    */
   async function deliver(sender: Sender, items: Array<{ record: VisibilityRecord; owners: Owner[] }>, extraFlags: string[] = []): Promise<VisibilityRecord[]> {
     if (items.length === 0) return [];
@@ -116,7 +122,6 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
     const t1 = performance.now();
     await archiveStore.insert(fresh.map((record) => ({ record, delivery: 'party' as const })));
     log.debug({ copies: fresh.length, produceMs: Math.round(t1 - t0), archiveMs: Math.round(performance.now() - t1) }, 'delivered');
-    metrics.produced.inc({ service: FAN_OUT, destination: 'party' }, fresh.length);
     return fresh;
   }
 
@@ -234,7 +239,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
         // Waiting records are stored before the commit: a replay finds them there (NX keeps the deadline).
         await pending.add(unknown, Date.now() + config.ownershipWaitMs);
         if (unknown.length > 0) metrics.pending.inc(unknown.length);
-        return () => ledger.markDelivered(delivered.map((c) => ({ eventId: c.eventId, partyId: c.recipientPartyId! })));
+        return () => committed(delivered);
       },
     },
     logger,

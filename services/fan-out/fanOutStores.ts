@@ -3,6 +3,7 @@
 //  - the pending store: records whose owners are not known yet, with the time they give up waiting.
 import type Redis from 'ioredis';
 import type { VisibilityRecord } from '../shared/contracts';
+import { execAll } from '../shared/redis';
 
 const DELIVERED = (eventId: string) => `fanout:delivered:${eventId}`;
 const PENDING_BY_DEADLINE = 'fanout:pending';
@@ -21,23 +22,20 @@ export class DeliveryLedger {
     if (unique.length === 0) return result;
     const pipeline = this.redis.pipeline();
     for (const id of unique) pipeline.smembers(DELIVERED(id));
-    const replies = (await pipeline.exec()) ?? [];
-    unique.forEach((id, i) => {
-      const [error, members] = replies[i] ?? [new Error('no reply'), null];
-      if (error) throw error;
-      result.set(id, new Set(members as string[]));
-    });
+    const replies = await execAll(pipeline);
+    unique.forEach((id, i) => result.set(id, new Set(replies[i] as string[])));
     return result;
   }
 
-  async markDelivered(copies: Array<{ eventId: string; partyId: string }>): Promise<void> {
+  /** Records delivered copies (VisibilityRecords with a recipient): one round trip. */
+  async markDelivered(copies: VisibilityRecord[]): Promise<void> {
     if (copies.length === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const { eventId, partyId } of copies) {
-      pipeline.sadd(DELIVERED(eventId), partyId);
+    for (const { eventId, recipientPartyId } of copies) {
+      pipeline.sadd(DELIVERED(eventId), recipientPartyId!);
       pipeline.expire(DELIVERED(eventId), this.ttlSeconds);
     }
-    await checked(pipeline.exec());
+    await execAll(pipeline);
   }
 }
 
@@ -57,7 +55,7 @@ export class PendingStore {
       pipeline.zadd(PENDING_BY_DEADLINE, 'NX', String(deadline), record.eventId);
       pipeline.hset(PENDING_RECORDS, record.eventId, JSON.stringify(record));
     }
-    await checked(pipeline.exec());
+    await execAll(pipeline);
   }
 
   /** The records waiting longest first, at most `limit` of them. */
@@ -83,16 +81,10 @@ export class PendingStore {
     const pipeline = this.redis.pipeline();
     pipeline.zrem(PENDING_BY_DEADLINE, ...eventIds);
     pipeline.hdel(PENDING_RECORDS, ...eventIds);
-    await checked(pipeline.exec());
+    await execAll(pipeline);
   }
 
   async size(): Promise<number> {
     return this.redis.zcard(PENDING_BY_DEADLINE);
   }
-}
-
-async function checked(done: Promise<Array<[Error | null, unknown]> | null>): Promise<void> {
-  const results = await done;
-  const failed = results?.find(([error]) => error);
-  if (failed) throw failed[0];
 }

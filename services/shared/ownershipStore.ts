@@ -6,6 +6,7 @@
 //   own:seq                  counter of change entries, to detect a reader that fell behind the trimmed stream
 //   own:initialised          marker: absent on an empty store, which triggers a rebuild from Kafka
 import type Redis from 'ioredis';
+import { execAll } from './redis';
 import {
   DeviceHistory,
   MpxnHistory,
@@ -62,11 +63,9 @@ export async function devicesAffected(redis: Redis, changes: OwnershipChange[]):
   if (mpxnChanges.length > 0) {
     const pipeline = redis.pipeline();
     for (const change of mpxnChanges) pipeline.smembers(KEYS.mpxnDevices(change.key.slice('own:mpxn:'.length)));
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = await execAll(pipeline);
     mpxnChanges.forEach((change, i) => {
-      const [error, devices] = replies[i];
-      if (error) throw error;
-      for (const deviceId of devices as string[]) note(deviceId, change.effectiveFrom);
+      for (const deviceId of replies[i] as string[]) note(deviceId, change.effectiveFrom);
     });
   }
   return affected;
@@ -99,19 +98,18 @@ export async function writeFacts(redis: Redis, facts: OwnershipFact[], { announc
     }
   }
   multi.set(KEYS.initialised, '1');
-  const results = await multi.exec();
-  const failed = results?.find(([error]) => error);
-  if (!results || failed) throw new Error(`ownership write failed: ${failed?.[0]?.message ?? 'transaction aborted'}`);
+  await execAll(multi);
 }
 
 /** After a rebuild: one change entry that tells every reader to drop its cache, and the marker. */
 export async function announceRebuild(redis: Redis): Promise<void> {
-  await redis
-    .multi()
-    .incr(KEYS.seq)
-    .xadd(KEYS.changes, 'MAXLEN', '~', CHANGE_STREAM_MAXLEN, '*', 'key', EVERYTHING_CHANGED, 'from', '0')
-    .set(KEYS.initialised, '1')
-    .exec();
+  await execAll(
+    redis
+      .multi()
+      .incr(KEYS.seq)
+      .xadd(KEYS.changes, 'MAXLEN', '~', CHANGE_STREAM_MAXLEN, '*', 'key', EVERYTHING_CHANGED, 'from', '0')
+      .set(KEYS.initialised, '1'),
+  );
 }
 
 export async function isInitialised(redis: Redis): Promise<boolean> {
@@ -272,15 +270,6 @@ export class OwnershipReader {
 
   private exec(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
     this.stats.roundTrips++;
-    return exec(pipeline);
+    return execAll(pipeline);
   }
-}
-
-async function exec(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
-  const results = await pipeline.exec();
-  if (!results) throw new Error('redis pipeline returned nothing');
-  return results.map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
 }

@@ -117,15 +117,13 @@ export async function startStage<T>(
     }
     resolveOffset(last);
     if (afterCommit) await afterCommit();
-    log.debug({ partition: batch.partition, messages: batch.messages.length, dead: dead.length, ms: Math.round(timer()* 1000) }, 'batch committed');
-    if (dead.length > 0) {
-      for (const { source, rejection } of dead) {
-        metrics.dlq.inc({ service: definition.name, reason: rejection.reason });
-        log.warn(
-          { reason: rejection.reason, error: rejection.message, topic: source.topic, partition: source.partition, offset: source.offset },
-          'record sent to DLQ',
-        );
-      }
+    log.debug({ partition: batch.partition, messages: batch.messages.length, dead: dead.length, ms: Math.round(timer() * 1000) }, 'batch committed');
+    for (const { source, rejection } of dead) {
+      metrics.dlq.inc({ service: definition.name, reason: rejection.reason });
+      log.warn(
+        { reason: rejection.reason, error: rejection.message, topic: source.topic, partition: source.partition, offset: source.offset },
+        'record sent to DLQ',
+      );
     }
     await heartbeat();
   };

@@ -4,15 +4,9 @@ import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { TOPICS, partyTopic } from '../../services/shared/contracts';
 import { createSchemaRegistry, readSchema } from '../../services/shared/schemaRegistry';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan, uniqueId } from '../support/fixtures';
-import { drained, readTopic, startHarness, type Harness } from '../support/pipeline';
+import { drained, readTopic, useHarness } from '../support/pipeline';
 
-let harness: Harness;
-beforeAll(async () => {
-  harness = await startHarness();
-});
-afterAll(async () => {
-  await harness?.stop();
-});
+const harness = useHarness();
 
 test('malformed records go to the DLQ untouched with a reason; good ones still arrive; duplicates are delivered once', async () => {
   const run = uniqueId('bad');

@@ -5,15 +5,9 @@ import { TOPICS, partyTopic } from '../../services/shared/contracts';
 import { SRV_CATALOGUE } from '../../services/projector/srvCatalogue';
 import { loadDuisSamples } from '../../services/cli/duisSamples';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan } from '../support/fixtures';
-import { drained, readTopics, startHarness, waitFor, type Harness } from '../support/pipeline';
+import { drained, readTopics, useHarness, waitFor } from '../support/pipeline';
 
-let harness: Harness;
-beforeAll(async () => {
-  harness = await startHarness({ env: { OWNERSHIP_WAIT_MS: '1500' } });
-});
-afterAll(async () => {
-  await harness?.stop();
-});
+const harness = useHarness({ env: { OWNERSHIP_WAIT_MS: '1500' } });
 
 /** Distinctive pieces of a payload: text and attribute values long enough not to occur by chance. */
 function fragments(xml: string): string[] {

@@ -3,17 +3,10 @@
 // holds every copy, and no payload byte appears anywhere.
 import { partyTopic } from '../../services/shared/contracts';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan } from '../support/fixtures';
-import { drained, readTopic, startHarness, waitFor, type Harness } from '../support/pipeline';
+import { drained, readTopic, useHarness } from '../support/pipeline';
 
 const DAY = 24 * 3600_000;
-let harness: Harness;
-
-beforeAll(async () => {
-  harness = await startHarness();
-});
-afterAll(async () => {
-  await harness?.stop();
-});
+const harness = useHarness();
 
 test('records reach exactly the owners at their event time, across a Change of Supplier', async () => {
   const now = Date.now();
@@ -42,7 +35,7 @@ test('records reach exactly the owners at their event time, across a Change of S
     auditEvent({ deviceId: device, originatorId: supplierB, originatorRole: 'IS', messageType: 'SERVICE_RESPONSE', serviceReference: '1.1', serviceReferenceVariant: '1.1.1', responseCode: 'I0', eventTime: cos + DAY + 5000, payload: secret(5) }),
   ];
   // Registration data is processed before the audit events are sent, so nothing waits.
-  await waitFor(async () => (await harness.app.stages['ownership-projector'] ? drainedOwnership() : false), { what: 'ownership' });
+  await drained(harness);
   await harness.sendAudit([...beforeCos, ...afterCos]);
 
   const read = async (party: string, expected: number) =>
@@ -75,9 +68,4 @@ test('records reach exactly the owners at their event time, across a Change of S
   const everything = [...a, ...b, ...d].map((m) => m.raw!.toString('latin1')).join('\n') + JSON.stringify(archived) + harness.logs.text;
   expect(everything).not.toContain('SECRET-PAYLOAD');
   expect(everything).not.toContain('sr:Tariff');
-
-  async function drainedOwnership() {
-    const { groupLag } = await import('../support/pipeline');
-    return (await groupLag(harness.kafka, `${harness.app.runtime.config.groupPrefix}-ownership-projector`, 'sat.ownership.events')) === 0;
-  }
 });

@@ -1,17 +1,11 @@
 // Who sees what, on the real stack: for each ownership story, the exact records on every party topic.
 import { TOPICS } from '../../services/shared/contracts';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan, randomMprn } from '../support/fixtures';
-import { drained, eventIdsByParty, partyContents, readTopic, startHarness, waitFor, type Harness } from '../support/pipeline';
+import { drained, eventIdsByParty, partyContents, readTopic, useHarness, waitFor } from '../support/pipeline';
 import type { AuditEvent, OwnershipEvent } from '../../services/shared/contracts';
 
 const DAY = 24 * 3600_000;
-let harness: Harness;
-beforeAll(async () => {
-  harness = await startHarness();
-});
-afterAll(async () => {
-  await harness?.stop();
-});
+const harness = useHarness();
 
 const ids = (events: AuditEvent[]) => events.map((e) => e.eventId).sort();
 const assoc = (deviceId: string, mpxn: string, effectiveFrom: number, deviceType: OwnershipEvent['deviceType'] = 'CHF') =>

@@ -283,3 +283,23 @@ export async function partyContents(
 export function eventIdsByParty(contents: Record<string, Array<ReadMessage<VisibilityRecord>>>): Record<string, string[]> {
   return Object.fromEntries(Object.entries(contents).map(([party, messages]) => [party, messages.map((m) => m.value.eventId).sort()]));
 }
+
+/**
+ * Starts a harness before the file's tests and stops it after them. Returns a stand-in that
+ * forwards to the running harness, so tests write `harness.sendAudit(...)` as usual.
+ */
+export function useHarness(options: Parameters<typeof startHarness>[0] = {}): Harness {
+  let current: Harness | undefined;
+  beforeAll(async () => {
+    current = await startHarness(options);
+  });
+  afterAll(async () => {
+    await current?.stop();
+  });
+  return new Proxy({} as Harness, {
+    get: (_target, property) => {
+      if (!current) throw new Error('the harness is used outside a test');
+      return current[property as keyof Harness];
+    },
+  });
+}
