@@ -1,7 +1,9 @@
 // Pure validation of registration events into ownership facts.
 import {
   DEVICE_TYPES,
+  MAX_EPOCH_MS,
   NETWORK_OPERATOR_ROLES,
+  OWNER_ROLES,
   OWNERSHIP_EVENT_TYPES,
   SUPPLIER_ROLES,
   type DeviceType,
@@ -10,27 +12,34 @@ import {
 } from '../shared/contracts';
 import { isMpan, isMprn, normaliseEui64 } from '../shared/identifiers';
 import type { OwnershipFact } from '../shared/ownership';
-import { DlqReason, RejectedRecord } from '../shared/rejection';
+import { DlqReason, RejectedRecord, isAbsent } from '../shared/rejection';
 
 /** Which kind of MPxN each role registers on: suppliers and distributors of electricity on an MPAN, gas on an MPRN. */
 const ROLE_SUPPLY: Record<OwnerRole, 'MPAN' | 'MPRN'> = { IS: 'MPAN', ES: 'MPAN', ED: 'MPAN', GS: 'MPRN', GT: 'MPRN' };
 /** Meters sit on one kind of MPxN; hubs and other devices may sit on either. */
 const DEVICE_SUPPLY: Partial<Record<DeviceType, 'MPAN' | 'MPRN'>> = { ESME: 'MPAN', GSME: 'MPRN', GPF: 'MPRN' };
 
-/** Future effective dates are normal (a CoS is notified ahead), so they are accepted. */
+/**
+ * Future effective dates are normal (a CoS is notified ahead), so they are accepted.
+ * Messages interpolate only validated values: a raw Symbol or odd object would make a rejection throw.
+ */
 export function validateOwnershipEvent(event: Partial<OwnershipEvent>): OwnershipFact {
-  if (typeof event.eventId !== 'string' || event.eventId.trim() === '') {
-    throw new RejectedRecord(DlqReason.MISSING_FIELD, 'eventId is missing or empty');
+  if (typeof event !== 'object' || event === null) {
+    throw new RejectedRecord(DlqReason.UNDECODABLE, 'the decoded value is not a record');
   }
+  if (isAbsent(event.eventId)) throw new RejectedRecord(DlqReason.MISSING_FIELD, 'eventId is missing or empty');
+  if (typeof event.eventId !== 'string') throw new RejectedRecord(DlqReason.INVALID_FIELD, 'eventId is not a string');
+  if (isAbsent(event.type)) throw new RejectedRecord(DlqReason.MISSING_FIELD, 'type is missing');
   if (!OWNERSHIP_EVENT_TYPES.includes(event.type as never)) {
-    throw new RejectedRecord(DlqReason.MISSING_FIELD, 'type is missing or not a known ownership event type');
+    throw new RejectedRecord(DlqReason.INVALID_FIELD, 'type is not a known ownership event type');
   }
   const mpxn = typeof event.mpxn === 'string' ? event.mpxn.trim() : '';
   const supply = isMpan(mpxn) ? 'MPAN' : isMprn(mpxn) ? 'MPRN' : null;
   if (!supply) throw new RejectedRecord(DlqReason.INVALID_MPXN, 'mpxn is neither an MPAN (13 digits) nor an MPRN (6 to 10 digits)');
   const effectiveFrom = event.effectiveFrom;
-  if (typeof effectiveFrom !== 'number' || !Number.isSafeInteger(effectiveFrom) || effectiveFrom < 0) {
-    throw new RejectedRecord(DlqReason.INVALID_EVENT_TIME, 'effectiveFrom is missing or not an epoch-millis value');
+  // Beyond MAX_EPOCH_MS the fan-out could not turn the date into a Date when it reconciles the archive.
+  if (typeof effectiveFrom !== 'number' || !Number.isSafeInteger(effectiveFrom) || effectiveFrom < 0 || effectiveFrom > MAX_EPOCH_MS) {
+    throw new RejectedRecord(DlqReason.INVALID_EVENT_TIME, 'effectiveFrom is missing or not an epoch-millis value within the Date range');
   }
 
   if (event.type === 'DEVICE_ASSOCIATED' || event.type === 'DEVICE_DISSOCIATED') {
@@ -39,7 +48,7 @@ export function validateOwnershipEvent(event: Partial<OwnershipEvent>): Ownershi
     if (!deviceId) throw new RejectedRecord(DlqReason.INVALID_DEVICE_ID, 'deviceId is not an EUI-64 (eight hex pairs joined by "-")');
     const deviceType = event.deviceType ?? null;
     if (deviceType !== null && !DEVICE_TYPES.includes(deviceType)) {
-      throw new RejectedRecord(DlqReason.MISSING_FIELD, 'deviceType is not a known device type');
+      throw new RejectedRecord(DlqReason.INVALID_FIELD, 'deviceType is not a known device type');
     }
     if (event.type === 'DEVICE_ASSOCIATED' && deviceType === null) {
       throw new RejectedRecord(DlqReason.MISSING_FIELD, 'DEVICE_ASSOCIATED needs deviceType');
@@ -53,6 +62,7 @@ export function validateOwnershipEvent(event: Partial<OwnershipEvent>): Ownershi
 
   const allowed = event.type === 'SUPPLIER_REGISTERED' ? SUPPLIER_ROLES : NETWORK_OPERATOR_ROLES;
   if (event.role == null) throw new RejectedRecord(DlqReason.MISSING_FIELD, `${event.type} needs role`);
+  if (!OWNER_ROLES.includes(event.role)) throw new RejectedRecord(DlqReason.INVALID_FIELD, 'role is not a known owner role');
   if (!allowed.includes(event.role)) {
     throw new RejectedRecord(DlqReason.ROLE_MISMATCH, `role ${event.role} does not fit ${event.type} (allowed: ${allowed.join(', ')})`);
   }

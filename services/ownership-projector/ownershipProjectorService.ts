@@ -11,13 +11,31 @@ import type { AvroCodec } from '../shared/schemaRegistry';
 import type { Logger } from '../shared/logger';
 import type { Runtime } from '../shared/runtime';
 import { RejectedRecord } from '../shared/rejection';
-import { startStage, type RunningStage } from '../shared/stage';
+import { startStage, type Parsed, type RunningStage } from '../shared/stage';
 import { factKey, factToEvent, validateOwnershipEvent } from './ownershipFacts';
 
 export const OWNERSHIP_PROJECTOR = 'ownership-projector';
 
 export interface RunningOwnershipProjector extends RunningStage {
   redis: Redis;
+}
+
+/**
+ * A null value on sat.ownership.events (compacted by MPxN) is a tombstone: compaction's delete
+ * marker, legitimate and carrying no fact. It is skipped and counted, never dead-lettered.
+ */
+interface Tombstone {
+  tombstone: true;
+}
+interface FactEntry {
+  tombstone?: false;
+  eventId: string;
+  fact: OwnershipFact;
+}
+type OwnershipEntry = Tombstone | FactEntry;
+
+function isFactEntry(entry: Parsed<OwnershipEntry>): entry is Parsed<FactEntry> {
+  return !entry.value.tombstone;
 }
 
 export async function startOwnershipProjector(runtime: Runtime): Promise<RunningOwnershipProjector> {
@@ -36,11 +54,18 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
       fromBeginning: config.consumeFrom === 'earliest',
       topic: TOPICS.ownershipEvents,
       prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
-      parse: (source) => {
+      parse: (source): OwnershipEntry => {
+        if (source.value === null) return { tombstone: true };
         const event = codec.decodeSync<Partial<OwnershipEvent>>(source.value, 'OwnershipEvent').value;
         return { eventId: event.eventId!, fact: validateOwnershipEvent(event) };
       },
-      handle: async (batch, sender) => {
+      handle: async (entries, sender) => {
+        const batch = entries.filter(isFactEntry);
+        for (const { source } of entries.filter((entry) => !isFactEntry(entry))) {
+          metrics.ownershipTombstones.inc();
+          logger.debug({ topic: source.topic, partition: source.partition, offset: source.offset, key: source.key?.toString() }, 'tombstone skipped');
+        }
+        if (batch.length === 0) return;
         await writeFacts(redis, batch.map((p) => p.value.fact));
         await sender.send({
           topic: TOPICS.ownershipFacts,
@@ -125,6 +150,7 @@ async function replayTopic(
             for (const message of batch.messages) {
               if (BigInt(message.offset) >= high) break;
               seen++;
+              if (message.value === null) continue; // a tombstone: compaction's delete marker, no fact
               try {
                 facts.push(validateOwnershipEvent(codec.decodeSync<Partial<OwnershipEvent>>(message.value, 'OwnershipEvent').value));
               } catch (error) {

@@ -27,6 +27,12 @@ export const OWNERSHIP_EVENT_TYPES = [
 ] as const;
 export type OwnershipEventType = (typeof OWNERSHIP_EVENT_TYPES)[number];
 
+/**
+ * The largest epoch-millis value a JS Date can hold (±8.64e15). An Avro timestamp-millis long can be far
+ * larger, so every time taken from input is checked against it before anything turns it into a Date.
+ */
+export const MAX_EPOCH_MS = 8.64e15;
+
 export const DEVICE_TYPES = ['ESME', 'GSME', 'CHF', 'GPF', 'PPMID', 'HCALCS', 'IHD', 'CAD'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 

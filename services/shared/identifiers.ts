@@ -1,12 +1,13 @@
 // Identifier rules from the contract: EUI-64 ids, DUIS Request IDs, MPANs and MPRNs.
 
-const EUI64 = /^[0-9A-F]{2}(-[0-9A-F]{2}){7}$/;
+// Tested before upper-casing: toUpperCase maps some non-ASCII letters onto ASCII hex (the ligature
+// U+FB00 'ﬀ' becomes 'FF'), which would let a non-EUI-64 through as a valid id.
+const EUI64_ANY_CASE = /^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$/;
 
 /** Upper-cases an EUI-64 written in lower case; returns null for anything that is not an EUI-64. */
 export function normaliseEui64(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
-  const upper = value.toUpperCase();
-  return EUI64.test(upper) ? upper : null;
+  if (typeof value !== 'string' || !EUI64_ANY_CASE.test(value)) return null;
+  return value.toUpperCase();
 }
 
 export interface RequestIdParts {
@@ -27,10 +28,11 @@ export function parseRequestId(value: unknown): RequestIdParts | null {
   return { originatorId, deviceId, counter };
 }
 
-export function isMpan(mpxn: string): boolean {
-  return /^[0-9]{13}$/.test(mpxn);
+// typeof first: RegExp.test coerces its argument, so a number would pass and a Symbol would throw.
+export function isMpan(mpxn: unknown): boolean {
+  return typeof mpxn === 'string' && /^[0-9]{13}$/.test(mpxn);
 }
 
-export function isMprn(mpxn: string): boolean {
-  return /^[0-9]{6,10}$/.test(mpxn);
+export function isMprn(mpxn: unknown): boolean {
+  return typeof mpxn === 'string' && /^[0-9]{6,10}$/.test(mpxn);
 }

@@ -38,6 +38,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly ownershipTombstones = new Counter({
+    name: 'visibility_ownership_tombstones_total',
+    help: 'Tombstones (null values) read from sat.ownership.events: compaction delete markers, skipped, not dead-lettered',
+    registers: [this.registry],
+  });
+
   readonly pending = new Gauge({
     name: 'visibility_pending_records',
     help: 'Records waiting for registration data',

@@ -221,27 +221,29 @@ export class OwnershipReader {
     }
     // MPxNs of refetched devices are not known yet; a third round trip covers them if needed.
     const mpxns = new Map<string, MpxnHistory>();
-    const queueMpxns = (pipeline: ReturnType<Redis['pipeline']>, history: DeviceHistory, queued: string[]) => {
+    // A Set, not an array: includes() made a cold batch O(n²); Sets keep insertion order, which the
+    // pipeline's result indices rely on.
+    const queueMpxns = (pipeline: ReturnType<Redis['pipeline']>, history: DeviceHistory, queued: Set<string>) => {
       for (const mpxn of history.mpxns()) {
-        if (mpxns.has(mpxn) || queued.includes(mpxn)) continue;
+        if (mpxns.has(mpxn) || queued.has(mpxn)) continue;
         const cached = this.recall<MpxnHistory>(KEYS.mpxn(mpxn));
         if (cached) mpxns.set(mpxn, cached);
         else {
-          queued.push(mpxn);
+          queued.add(mpxn);
           pipeline.hgetall(KEYS.mpxn(mpxn));
         }
       }
     };
-    const queued: string[] = [];
+    const queued = new Set<string>();
     for (const history of devices.values()) queueMpxns(second, history, queued);
-    if (refetchDevices.length + queued.length > 0) {
+    if (refetchDevices.length + queued.size > 0) {
       const results = await this.exec(second);
       refetchDevices.forEach((id, i) => {
         const history = DeviceHistory.fromHash(results[i] as Record<string, string>);
         this.remember(KEYS.device(id), history);
         devices.set(id, history);
       });
-      queued.forEach((mpxn, i) => {
+      [...queued].forEach((mpxn, i) => {
         this.stats.misses++;
         const history = MpxnHistory.fromHash(results[refetchDevices.length + i] as Record<string, string>);
         this.remember(KEYS.mpxn(mpxn), history);
@@ -249,11 +251,11 @@ export class OwnershipReader {
       });
       if (refetchDevices.length > 0) {
         const third = this.redis.pipeline();
-        const more: string[] = [];
+        const more = new Set<string>();
         for (const id of refetchDevices) queueMpxns(third, devices.get(id)!, more);
-        if (more.length > 0) {
+        if (more.size > 0) {
           const moreResults = await this.exec(third);
-          more.forEach((mpxn, i) => {
+          [...more].forEach((mpxn, i) => {
             const history = MpxnHistory.fromHash(moreResults[i] as Record<string, string>);
             this.remember(KEYS.mpxn(mpxn), history);
             mpxns.set(mpxn, history);

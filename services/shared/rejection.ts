@@ -3,7 +3,10 @@ export enum DlqReason {
   UNDECODABLE = 'UNDECODABLE',
   SCHEMA_UNKNOWN = 'SCHEMA_UNKNOWN',
   SCHEMA_MISMATCH = 'SCHEMA_MISMATCH',
+  /** A required field is absent, null or empty. */
   MISSING_FIELD = 'MISSING_FIELD',
+  /** A field is present but holds a value the contract does not allow (unknown enum symbol, malformed code, wrong type). */
+  INVALID_FIELD = 'INVALID_FIELD',
   INVALID_DEVICE_ID = 'INVALID_DEVICE_ID',
   INVALID_USER_ID = 'INVALID_USER_ID',
   INVALID_REQUEST_ID = 'INVALID_REQUEST_ID',
@@ -12,6 +15,8 @@ export enum DlqReason {
   FUTURE_EVENT_TIME = 'FUTURE_EVENT_TIME',
   INVALID_EVENT_TIME = 'INVALID_EVENT_TIME',
   OVERSIZED = 'OVERSIZED',
+  /** Parsing threw something other than a RejectedRecord (a defect); set by the stage loop, not by validation code. */
+  PARSE_ERROR = 'PARSE_ERROR',
 }
 
 /** Thrown by pure validation code; the stage sends the original message to the DLQ with this reason. */
@@ -23,4 +28,9 @@ export class RejectedRecord extends Error {
     super(message);
     this.name = 'RejectedRecord';
   }
+}
+
+/** Absent for MISSING_FIELD purposes: undefined, null, or a string of only whitespace. Anything else present but wrong is INVALID_FIELD. */
+export function isAbsent(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
 }

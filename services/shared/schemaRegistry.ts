@@ -29,11 +29,58 @@ export interface Decoded<T> {
   value: T;
 }
 
+/**
+ * Schema ids the registry answered "not found" for, each forgotten after ttlMs so it is asked again:
+ * a lagging registry follower may not know yet an id its leader has already handed out.
+ */
+export class ExpiringIdSet {
+  /** id -> expiry time; with one TTL and re-adds moved to the end, insertion order is expiry order. */
+  private readonly expiresAt = new Map<number, number>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  add(id: number): void {
+    const now = this.now();
+    // Drop expired entries from the front, so garbage ids cannot grow the set without bound.
+    for (const [oldest, expiry] of this.expiresAt) {
+      if (expiry > now) break;
+      this.expiresAt.delete(oldest);
+    }
+    this.expiresAt.delete(id);
+    this.expiresAt.set(id, now + this.ttlMs);
+  }
+
+  has(id: number): boolean {
+    const expiry = this.expiresAt.get(id);
+    if (expiry === undefined) return false;
+    if (expiry > this.now()) return true;
+    this.expiresAt.delete(id);
+    return false;
+  }
+
+  get size(): number {
+    return this.expiresAt.size;
+  }
+}
+
+export interface AvroCodecOptions {
+  /** How long an id the registry did not know stays unknown before it is looked up again (default 30 s). */
+  unknownIdTtlMs?: number;
+}
+
 export class AvroCodec {
   private readonly types = new Map<number, Type>();
-  private readonly unknownIds = new Set<number>();
+  private readonly unknownIds: ExpiringIdSet;
 
-  constructor(private readonly registry: SchemaRegistry) {}
+  constructor(
+    private readonly registry: SchemaRegistry,
+    options: AvroCodecOptions = {},
+  ) {
+    this.unknownIds = new ExpiringIdSet(options.unknownIdTtlMs ?? 30_000);
+  }
 
   /** Registers a schema under a subject and returns its id (idempotent). */
   async register(name: SchemaName, subject: string): Promise<number> {
@@ -82,17 +129,7 @@ export class AvroCodec {
     const schemaId = buffer.readInt32BE(1);
     const type = this.types.get(schemaId);
     if (!type) throw new RejectedRecord(DlqReason.SCHEMA_UNKNOWN, `schema id ${schemaId} is not in the registry`);
-    const fullName = (type as unknown as { name?: string }).name;
-    if (fullName !== `srv.visibility.v1.${expectedName}`) {
-      throw new RejectedRecord(DlqReason.SCHEMA_MISMATCH, `schema id ${schemaId} is ${fullName ?? 'not a named record'}, expected srv.visibility.v1.${expectedName}`);
-    }
-    let value: T;
-    try {
-      value = type.fromBuffer(buffer.subarray(5)) as T;
-    } catch (error) {
-      throw new RejectedRecord(DlqReason.UNDECODABLE, `Avro body does not match schema id ${schemaId}: ${(error as Error).message}`);
-    }
-    return { schemaId, value };
+    return { schemaId, value: decodeAvroBody<T>(type, schemaId, buffer.subarray(5), expectedName) };
   }
 
   /** Encodes with a registered schema id; throws if the value does not fit the schema. */
@@ -105,6 +142,23 @@ export class AvroCodec {
     out.writeInt32BE(schemaId, 1);
     body.copy(out, 5);
     return out;
+  }
+}
+
+/**
+ * Decodes an Avro body (the wire format's header already removed) with the writer's type; pure, so the
+ * decode path can be tested without a registry. Throws RejectedRecord only.
+ */
+export function decodeAvroBody<T>(type: Type, schemaId: number, body: Buffer, expectedName: SchemaName): T {
+  const fullName = (type as unknown as { name?: string }).name;
+  if (fullName !== `srv.visibility.v1.${expectedName}`) {
+    throw new RejectedRecord(DlqReason.SCHEMA_MISMATCH, `schema id ${schemaId} is ${fullName ?? 'not a named record'}, expected srv.visibility.v1.${expectedName}`);
+  }
+  try {
+    // avsc also throws here for a long beyond ±(2^53 - 2) ("potential precision loss").
+    return type.fromBuffer(body) as T;
+  } catch (error) {
+    throw new RejectedRecord(DlqReason.UNDECODABLE, `Avro body does not match schema id ${schemaId}: ${(error as Error).message}`);
   }
 }
 

@@ -4,7 +4,7 @@ import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { TOPICS, partyTopic } from '../../services/shared/contracts';
 import { createSchemaRegistry, readSchema } from '../../services/shared/schemaRegistry';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan, uniqueId } from '../support/fixtures';
-import { drained, readTopic, useHarness } from '../support/pipeline';
+import { drained, readTopic, useHarness, waitFor } from '../support/pipeline';
 
 const harness = useHarness();
 
@@ -41,6 +41,9 @@ test('malformed records go to the DLQ untouched with a reason; good ones still a
     { reason: 'INVALID_DEVICE_ID', topic: TOPICS.auditEvents, value: encode(good({ deviceId: '00-DB-12-34-56-78-90' })) },
     { reason: 'INVALID_REQUEST_ID', topic: TOPICS.auditEvents, value: encode(good({ requestId: 'REQ-12345' })) },
     { reason: 'FUTURE_EVENT_TIME', topic: TOPICS.auditEvents, value: encode(good({ eventTime: now + 365 * 86_400_000 })) },
+    // A valid Avro long beyond the Date range: it used to throw a RangeError and stop the projector.
+    { reason: 'INVALID_EVENT_TIME', topic: TOPICS.auditEvents, value: encode(good({ eventTime: 9e15 })) },
+    { reason: 'INVALID_FIELD', topic: TOPICS.auditEvents, value: encode(good({ responseCode: 'not a code' })) },
     { reason: 'OVERSIZED', topic: TOPICS.auditEvents, value: encode(good({ payload: Buffer.alloc(10 * 1024 * 1024, 'A') })) },
     {
       reason: 'ROLE_MISMATCH',
@@ -56,6 +59,8 @@ test('malformed records go to the DLQ untouched with a reason; good ones still a
     { reason: 'SCHEMA_MISMATCH', topic: TOPICS.visibilityRecords, value: encode(good()) },
     { reason: 'UNDECODABLE', topic: TOPICS.visibilityRecords, value: Buffer.from('garbage on the internal topic') },
   ];
+  // A tombstone (null value) on the compacted ownership topic is compaction's delete marker, not bad input.
+  await harness.sendRaw(TOPICS.ownershipEvents, [{ key: randomMpan(), value: null, headers: { 'test.case': `${run}-tombstone` } }]);
   for (const [i, c] of cases.entries()) {
     await harness.sendRaw(c.topic, [{ key: `${run}-${i}`, value: c.value, headers: { 'test.case': `${run}-${i}` } }]);
   }
@@ -89,13 +94,18 @@ test('malformed records go to the DLQ untouched with a reason; good ones still a
   expect(all.map((m) => m.value.eventId).sort()).toEqual([first.eventId, second.eventId].sort());
 
   const metrics = await harness.app.runtime.metrics.registry.getSingleMetricAsString('visibility_dlq_total');
-  for (const reason of ['UNDECODABLE', 'SCHEMA_UNKNOWN', 'MISSING_FIELD', 'INVALID_DEVICE_ID', 'INVALID_REQUEST_ID', 'FUTURE_EVENT_TIME', 'OVERSIZED']) {
+  for (const reason of ['UNDECODABLE', 'SCHEMA_UNKNOWN', 'MISSING_FIELD', 'INVALID_FIELD', 'INVALID_DEVICE_ID', 'INVALID_REQUEST_ID', 'FUTURE_EVENT_TIME', 'INVALID_EVENT_TIME', 'OVERSIZED']) {
     expect(metrics).toMatch(new RegExp(`visibility_dlq_total\\{service="projector",reason="${reason}"\\} [1-9]`));
   }
   for (const reason of ['ROLE_MISMATCH', 'UNDECODABLE', 'INVALID_MPXN']) {
     expect(metrics).toMatch(new RegExp(`visibility_dlq_total\\{service="ownership-projector",reason="${reason}"\\} [1-9]`));
   }
   expect(metrics).toMatch(/visibility_dlq_total\{service="fan-out",reason="SCHEMA_MISMATCH"\} [1-9]/);
+  await waitFor(
+    async () => /visibility_ownership_tombstones_total [1-9]/.test(await harness.app.runtime.metrics.registry.getSingleMetricAsString('visibility_ownership_tombstones_total')),
+    { what: 'the tombstone to be counted' },
+  );
+  expect(dlq.map((m) => m.headers['test.case'])).not.toContain(`${run}-tombstone`);
   expect(await harness.app.runtime.metrics.registry.getSingleMetricAsString('visibility_duplicates_suppressed_total')).toMatch(/ [1-9]/);
 });
 

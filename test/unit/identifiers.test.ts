@@ -6,7 +6,8 @@ describe('EUI-64 identifiers', () => {
     expect(normaliseEui64('00-db-12-34-56-78-90-a0')).toBe('00-DB-12-34-56-78-90-A0');
   });
 
-  it.each(['00DB1234567890A0', '00-DB-12-34-56-78-90', '00:DB:12:34:56:78:90:A0', '00-DB-12-34-56-78-90-AG', '', ' 00-DB-12-34-56-78-90-A0', null, 42])(
+  // '\uFB00' (the ligature 'ﬀ') upper-cases to 'FF', which used to pass; full-width letters must not pass either.
+  it.each(['00DB1234567890A0', '00-DB-12-34-56-78-90', '00:DB:12:34:56:78:90:A0', '00-DB-12-34-56-78-90-AG', '', ' 00-DB-12-34-56-78-90-A0', '00-DB-12-34-56-78-90-A0\n', '00-DB-12-34-56-78-90-\uFB00', '00-DB-12-34-56-78-90-\uFF21\uFF10', null, 42, Symbol('id'), {}])(
     'rejects %p',
     (value) => expect(normaliseEui64(value)).toBeNull(),
   );
@@ -38,5 +39,11 @@ describe('MPxNs', () => {
     expect(isMprn('1234567890')).toBe(true);
     expect(isMprn('12345')).toBe(false);
     expect(isMpan('12345678901a3')).toBe(false);
+  });
+
+  it('refuses non-strings instead of coercing them', () => {
+    expect(isMpan(1234567890123)).toBe(false);
+    expect(isMprn(1234567)).toBe(false);
+    expect(isMpan(Symbol('mpan'))).toBe(false);
   });
 });

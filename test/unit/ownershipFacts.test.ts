@@ -50,6 +50,17 @@ describe('validateOwnershipEvent', () => {
     ['a malformed device id', { type: 'DEVICE_ASSOCIATED', mpxn: mpan, deviceId: 'nope', deviceType: 'ESME' }, DlqReason.INVALID_DEVICE_ID],
     ['a malformed MPxN', { type: 'SUPPLIER_REGISTERED', mpxn: '12AB', partyId: party, role: 'IS' }, DlqReason.INVALID_MPXN],
     ['a malformed party id', { type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: 'x', role: 'IS' }, DlqReason.INVALID_USER_ID],
+    ['an unknown role', { type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: party, role: 'XX' }, DlqReason.INVALID_FIELD],
+    // The ROLE_MISMATCH message interpolated the raw role, and a Symbol cannot be made a string.
+    ['a Symbol role', { type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: party, role: Symbol('IS') }, DlqReason.INVALID_FIELD],
+    ['an unknown type', { type: 'SUPPLIER_DEREGISTERED', mpxn: mpan, partyId: party, role: 'IS' }, DlqReason.INVALID_FIELD],
+    ['a missing type', { type: undefined, mpxn: mpan, partyId: party, role: 'IS' }, DlqReason.MISSING_FIELD],
+    ['an unknown device type', { type: 'DEVICE_ASSOCIATED', mpxn: mpan, deviceId: device, deviceType: 'TOASTER' }, DlqReason.INVALID_FIELD],
+    ['a numeric eventId', { eventId: 7, type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: party, role: 'IS' }, DlqReason.INVALID_FIELD],
+    ['an empty eventId', { eventId: '', type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: party, role: 'IS' }, DlqReason.MISSING_FIELD],
+    ['a numeric MPxN', { type: 'SUPPLIER_REGISTERED', mpxn: 1012345678901, partyId: party, role: 'IS' }, DlqReason.INVALID_MPXN],
+    // The fan-out turns effectiveFrom into a Date when it reconciles the archive.
+    ['an effective date beyond the Date range', { type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: party, role: 'IS', effectiveFrom: 9e15 }, DlqReason.INVALID_EVENT_TIME],
   ])('rejects %s', (_name, fields, expected) => {
     expect(reason(() => validateOwnershipEvent(ownershipEvent({ effectiveFrom: 1, ...(fields as object) } as never)))).toBe(expected);
   });

@@ -41,9 +41,34 @@ describe('validateAuditEvent', () => {
     ['malformed Request ID', { requestId: 'not-a-request-id' }, DlqReason.INVALID_REQUEST_ID],
     ['event time far in the future', { eventTime: now + 24 * 3600_000 }, DlqReason.FUTURE_EVENT_TIME],
     ['event time zero', { eventTime: 0 }, DlqReason.INVALID_EVENT_TIME],
-    ['unknown role', { originatorRole: 'XX' }, DlqReason.MISSING_FIELD],
+    ['unknown role', { originatorRole: 'XX' }, DlqReason.INVALID_FIELD],
+    ['missing role', { originatorRole: undefined }, DlqReason.MISSING_FIELD],
+    ['unknown message type', { messageType: 'SERVICE_REQUESTS' }, DlqReason.INVALID_FIELD],
+    ['missing message type', { messageType: null }, DlqReason.MISSING_FIELD],
+    ['a number where a string belongs', { eventId: 42 }, DlqReason.INVALID_FIELD],
+    ['an object where a string belongs', { deviceId: { toString: (): string => device } }, DlqReason.INVALID_FIELD],
+    ['whitespace-only eventId', { eventId: ' \t ' }, DlqReason.MISSING_FIELD],
+    ['malformed response code', { responseCode: 'e65' }, DlqReason.INVALID_FIELD],
+    // RegExp.test coerced 42 to "42", so a number used to pass as a response code.
+    ['numeric response code', { responseCode: 42 }, DlqReason.INVALID_FIELD],
+    ['Symbol response code', { responseCode: Symbol('I0') }, DlqReason.INVALID_FIELD],
+    // A valid Avro long beyond the Date range: new Date(9e15).toISOString() threw a RangeError here.
+    ['event time beyond the Date range', { eventTime: 9e15 }, DlqReason.INVALID_EVENT_TIME],
+    ['event time just beyond the Date range', { eventTime: 8.64e15 + 1 }, DlqReason.INVALID_EVENT_TIME],
+    ['event time beyond 2^53', { eventTime: 2 ** 63 }, DlqReason.INVALID_EVENT_TIME],
+    ['event time NaN', { eventTime: NaN }, DlqReason.INVALID_EVENT_TIME],
+    ['event time as a string', { eventTime: String(now) }, DlqReason.INVALID_EVENT_TIME],
+    ['device id with a ligature that upper-cases to hex', { deviceId: '00-DB-12-34-56-78-90-\uFB00' }, DlqReason.INVALID_DEVICE_ID],
   ])('rejects %s', (_name, override, expected) => {
     expect(reason(() => validateAuditEvent({ ...good(), ...(override as object) }, limits))).toBe(expected);
+  });
+
+  it('rejects the last Date-representable time as future, with its ISO time in the message', () => {
+    expect(() => validateAuditEvent({ ...good(), eventTime: 8.64e15 }, limits)).toThrow(/\+275760-09-13T00:00:00.000Z is more than/);
+  });
+
+  it.each([null, undefined, 'a string', 42])('rejects a decoded value that is not a record (%p)', (decoded) => {
+    expect(reason(() => validateAuditEvent(decoded as never, limits))).toBe(DlqReason.UNDECODABLE);
   });
 
   it('accepts an event inside the future skew', () => {
