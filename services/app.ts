@@ -53,7 +53,10 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
         http.addHealthCheck('archive', () => archive.ping());
         http.addRoute('/archive', archiveRoute(archive));
       }
-      shutdown.add(service, () => stages[service]!.stop());
+      const stage = stages[service]!;
+      // Unhealthy when a received batch has not committed within STAGE_STALL_MS, or the consumer crashed.
+      http.addHealthCheck(`stage:${service}`, () => stage.healthy());
+      shutdown.add(service, () => stage.stop());
     }
   } catch (error) {
     await shutdown.run();
@@ -90,4 +93,7 @@ export async function main(services: ServiceName[] = ALL_SERVICES): Promise<void
   const shutdown = new Shutdown(app.runtime.logger);
   shutdown.add('app', () => app.stop());
   shutdown.installSignalHandlers();
+  // A consumer that stopped for good must not leave a live process that does nothing: exit non-zero
+  // so the supervisor (systemd, Kubernetes, the demo) restarts it.
+  app.runtime.onFatal(() => shutdown.exit(1));
 }

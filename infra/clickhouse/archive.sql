@@ -1,6 +1,7 @@
 -- The ninety-day archive of delivered records: one row per (event, recipient); unowned records
 -- have recipientPartyId = ''. The same DDL runs on the embedded engine (chdb) and a server.
--- The TTL's day count is filled in from ARCHIVE_RETENTION_DAYS.
+-- The TTL's day count is filled in from ARCHIVE_RETENTION_DAYS. Monthly partitions: an insert of
+-- old events touches few of them (ClickHouse refuses one touching more than 100).
 CREATE TABLE IF NOT EXISTS visibility_archive
 (
     eventId                 String,
@@ -22,6 +23,6 @@ CREATE TABLE IF NOT EXISTS visibility_archive
     archivedAt              DateTime64(3, 'UTC') DEFAULT now64(3)
 )
 ENGINE = ReplacingMergeTree(archivedAt)
-PARTITION BY toYYYYMMDD(eventTime)
+PARTITION BY toYYYYMM(eventTime)
 ORDER BY (deviceId, eventTime, eventId, recipientPartyId)
 TTL toDateTime(eventTime) + INTERVAL {retention_days} DAY

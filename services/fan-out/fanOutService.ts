@@ -1,129 +1,52 @@
 // Fan-out topology, read top to bottom:
-//   visibility.records -> decode -> drop repeats within the batch
+//   visibility.records (partition p) -> decode -> drop repeats within the batch
 //     -> resolve owners at eventTime (Redis, O(1) round trips per batch, exact cache)
-//     -> owned:   one copy per owner -> drop copies already delivered -> visibility.party.<partyId> -> archive -> ledger
-//     -> unknown: pending store (durable); re-resolved every PENDING_SCAN_MS;
-//                 past OWNERSHIP_WAIT_MS -> visibility.unowned (header unowned.reason) -> archive
-//   own:changes (registration data that arrived late) -> archived events of the devices it
-//     touches -> owners that lack a copy get one, flagged LATE_OWNERSHIP
-// Party-topic writes and the consumed offsets commit in one Kafka transaction per batch; the
-// ledger of delivered (eventId, party) pairs is written after the commit.
-import os from 'node:os';
+//     -> owned:   one copy per owner, minus copies already delivered -> visibility.party.<partyId> + archive
+//     -> unknown: waiting records of p
+//   every PENDING_SCAN_MS, for each partition p this instance owns:
+//     own:changes (registration data that arrived late) -> archived events of p's devices it
+//       touches -> owners that lack a copy get one, flagged LATE_OWNERSHIP
+//     waiting records of p -> owners known now: copies; waited OWNERSHIP_WAIT_MS: visibility.unowned
+// Each batch and each timer step is one Kafka transaction of p's producer (fenced per partition)
+// carrying p's offsets; the state it changes (ledger, waiting records, late-ownership cursor) is
+// applied after the commit from an intent the commit witnesses (fanOutState.ts).
 import type { Admin } from 'kafkajs';
-import { createProducer, inTransaction } from '../shared/kafka';
 import type Redis from 'ioredis';
 import { Archive } from '../shared/archive';
-import { FLAGS, TOPICS, partyTopic, type VisibilityRecord } from '../shared/contracts';
-import { resolveOwners, type Owner } from '../shared/ownership';
-import { OwnershipReader, devicesAffected, readChanges } from '../shared/ownershipStore';
+import { FLAGS, TOPICS, type VisibilityRecord } from '../shared/contracts';
+import { resolveOwners } from '../shared/ownership';
+import { OwnershipReader } from '../shared/ownershipStore';
 import type { Runtime } from '../shared/runtime';
-import { startStage, type RunningStage, type Sender } from '../shared/stage';
-import { ensureTopics, partyTopicConfig } from '../shared/topics';
-import { DeliveryLedger, PendingStore } from './fanOutStores';
-import { copiesFor, unownedCopy } from './routing';
+import { startStage, type AfterCommit, type RunningStage, type TransactionContext } from '../shared/stage';
+import { Delivery, type Expired, type Routed } from './delivery';
+import { FanOutState, deliveredPairs, emptyDelta, isEmptyDelta, type PendingRecord, type StateDelta } from './fanOutState';
+import { LateOwnershipFeed, type LateWork } from './lateOwnershipFeed';
 import { planLateDeliveries } from './lateOwnership';
+import { Punctuator } from './punctuator';
 
 export const FAN_OUT = 'fan-out';
-const PENDING_SCAN_LIMIT = 5_000;
-const LATE_OWNERSHIP_CURSOR = 'fanout:late-ownership:cursor';
+/** Bounds on one timer step, so no partition's lock (and its consumer's heartbeat) waits long. */
+const PENDING_PER_STEP = 5_000;
 
 export interface RunningFanOut extends RunningStage {
   archive: Archive;
-  pending: PendingStore;
-  /** Re-resolves waiting records now (also runs on a timer). */
-  scanPending(): Promise<void>;
-  /** Handles registration data that arrived after the events it governs (also runs on a timer). */
-  reconcileLateOwnership(): Promise<void>;
+  state: FanOutState;
+  /** Runs the timer work (late registration data, waiting records) on every owned partition now. */
+  punctuate(): Promise<void>;
 }
 
 export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<RunningFanOut> {
-  const { config, codec, producer, schemaIds, metrics, logger } = runtime;
+  const { config, codec, schemaIds, metrics, logger } = runtime;
   const log = logger.child({ stage: FAN_OUT });
   const redis: Redis = await runtime.redis(FAN_OUT);
   const reader = new OwnershipReader(redis);
-  const ledger = new DeliveryLedger(redis, config.dedupTtlSeconds);
-  const pending = new PendingStore(redis);
+  const state = new FanOutState(redis, config.dedupTtlSeconds);
   const archiveStore = archive ?? (await Archive.open(config));
   const admin: Admin = runtime.kafka.admin();
   await admin.connect();
-  const transactional = createProducer(runtime.kafka, config.fanOutTransactionalId ?? `${config.groupPrefix}-${FAN_OUT}-${os.hostname()}`);
-  if (config.fanOutTransactions) await transactional.connect();
-
-  /** Once copies are committed: remember them in the ledger and count them. */
-  async function committed(copies: VisibilityRecord[]): Promise<void> {
-    await ledger.markDelivered(copies);
-    metrics.produced.inc({ service: FAN_OUT, destination: 'party' }, copies.length);
-  }
-
-  /** Runs `work` in one transaction (when enabled), then records what it delivered. */
-  async function deliverCommitted(work: (sender: Sender) => Promise<VisibilityRecord[]>): Promise<VisibilityRecord[]> {
-    const delivered = config.fanOutTransactions ? await inTransaction(transactional, work) : await work(producer);
-    await committed(delivered);
-    return delivered;
-  }
-  const knownPartyTopics = new Set<string>();
-
-  // Batches and pending scans both deliver; running them one at a time keeps the ledger exact.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = queue.then(work, work);
-    queue = next.catch(() => undefined);
-    return next;
-  };
-
-  async function ensurePartyTopics(partyIds: Iterable<string>): Promise<void> {
-    const missing = [...new Set(partyIds)].map(partyTopic).filter((t) => !knownPartyTopics.has(t));
-    if (missing.length === 0) return;
-    await ensureTopics(admin, missing.map((t) => partyTopicConfig(t, config.topicReplicationFactor)), log);
-    for (const t of missing) knownPartyTopics.add(t);
-  }
-
-  /**
-   * Writes each record's copies for its owners, skipping (eventId, party) pairs already delivered,
-   * and archives them. Returns the copies written; the caller records them once they commit.
-   */
-  async function deliver(sender: Sender, items: Array<{ record: VisibilityRecord; owners: Owner[] }>, extraFlags: string[] = []): Promise<VisibilityRecord[]> {
-    if (items.length === 0) return [];
-    const delivered = await ledger.deliveredTo(items.map((i) => i.record.eventId));
-    const fresh: VisibilityRecord[] = [];
-    const inBatch = new Set<string>();
-    for (const { record, owners } of items) {
-      for (const copy of copiesFor(record, owners, config.originatorDisclosure, extraFlags)) {
-        const id = `${copy.eventId}\u0000${copy.recipientPartyId}`;
-        if (delivered.get(copy.eventId)?.has(copy.recipientPartyId!) || inBatch.has(id)) {
-          metrics.duplicates.inc();
-          continue;
-        }
-        inBatch.add(id);
-        fresh.push(copy);
-      }
-    }
-    if (fresh.length === 0) return [];
-    const t0 = performance.now();
-    await ensurePartyTopics(fresh.map((c) => c.recipientPartyId!));
-    const byTopic = new Map<string, VisibilityRecord[]>();
-    for (const copy of fresh) {
-      const topic = partyTopic(copy.recipientPartyId!);
-      const list = byTopic.get(topic) ?? [];
-      list.push(copy);
-      byTopic.set(topic, list);
-    }
-    await sender.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, copies]) => ({
-        topic,
-        messages: copies.map((copy) => ({
-          key: copy.deviceId,
-          value: codec.encodeSync(schemaIds.party, copy),
-          timestamp: String(copy.eventTime),
-        })),
-      })),
-    });
-    const t1 = performance.now();
-    await archiveStore.insert(fresh.map((record) => ({ record, delivery: 'party' as const })));
-    log.debug({ copies: fresh.length, produceMs: Math.round(t1 - t0), archiveMs: Math.round(performance.now() - t1) }, 'delivered');
-    return fresh;
-  }
+  const [{ partitions: recordPartitions }] = (await admin.fetchTopicMetadata({ topics: [TOPICS.visibilityRecords] })).topics;
+  const delivery = new Delivery(config, codec, schemaIds, admin, archiveStore, state, metrics, log);
+  const lateFeed = new LateOwnershipFeed(redis, state, recordPartitions.length, metrics, log);
 
   /** Ownership for these devices, with cache and round-trip figures attributed to `purpose`. */
   async function loadOwnership(deviceIds: string[], purpose: 'batch' | 'pending' | 'late') {
@@ -137,143 +60,138 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
     return histories;
   }
 
-  async function route(sender: Sender, records: VisibilityRecord[]): Promise<{ delivered: VisibilityRecord[]; unknown: VisibilityRecord[] }> {
-    const { devices, mpxns } = await loadOwnership(records.map((r) => r.deviceId), 'batch');
-    const owned: Array<{ record: VisibilityRecord; owners: Owner[] }> = [];
-    const unknown: VisibilityRecord[] = [];
+  /** Splits records into those whose owners at eventTime are known and those still unknown. */
+  async function route(records: VisibilityRecord[], purpose: 'batch' | 'pending') {
+    const { devices, mpxns } = await loadOwnership(records.map((r) => r.deviceId), purpose);
+    const owned: Routed[] = [];
+    const unknown: Array<{ record: VisibilityRecord; reason: string }> = [];
     for (const record of records) {
       const resolution = resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime);
       if (resolution.status === 'owned') owned.push({ record, owners: resolution.owners });
-      else unknown.push(record);
+      else unknown.push({ record, reason: resolution.reason });
     }
-    return { delivered: await deliver(sender, owned), unknown };
+    return { owned, unknown };
   }
 
-  async function scanPending(): Promise<void> {
-    const waiting = await pending.list(PENDING_SCAN_LIMIT);
-    metrics.pending.set(waiting.length);
-    if (waiting.length === 0) return;
-    const now = Date.now();
-    const { devices, mpxns } = await loadOwnership(waiting.map((w) => w.record.deviceId), 'pending');
-    const owned: Array<{ record: VisibilityRecord; owners: Owner[] }> = [];
-    const expired: Array<{ record: VisibilityRecord; reason: string }> = [];
-    for (const { record, deadline } of waiting) {
-      const resolution = resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime);
-      if (resolution.status === 'owned') owned.push({ record, owners: resolution.owners });
-      else if (deadline <= now) expired.push({ record, reason: resolution.reason });
-    }
-    if (owned.length === 0 && expired.length === 0) return;
-    await deliverCommitted(async (sender) => {
-      const delivered = await deliver(sender, owned);
-      if (expired.length > 0) await giveUp(sender, expired);
-      return delivered;
-    });
-    await pending.remove([...owned.map((o) => o.record.eventId), ...expired.map((e) => e.record.eventId)]);
-    metrics.pending.set(waiting.length - owned.length - expired.length);
+  /** Records the delta as the transaction's intent; after the commit, applies it and counts. */
+  async function commitState(context: TransactionContext, delta: StateDelta, counts: () => void): Promise<AfterCommit> {
+    if (!isEmptyDelta(delta)) await state.writeIntent(context.partition, context.transactionId, delta);
+    return async () => {
+      if (!isEmptyDelta(delta)) await state.apply(context.partition, delta);
+      counts();
+    };
   }
 
-  /** Records that waited OWNERSHIP_WAIT_MS without owners: to visibility.unowned and the archive. */
-  async function giveUp(sender: Sender, expired: Array<{ record: VisibilityRecord; reason: string }>): Promise<void> {
-    const copies = expired.map(({ record, reason }) => ({ record: unownedCopy(record), reason }));
-    await sender.send({
-      topic: TOPICS.unowned,
-      acks: -1,
-      messages: copies.map(({ record, reason }) => ({
-        key: record.deviceId,
-        value: codec.encodeSync(schemaIds.unowned, record),
-        headers: { 'unowned.reason': reason, 'unowned.waited.ms': String(config.ownershipWaitMs) },
-        timestamp: String(record.eventTime),
-      })),
-    });
-    await archiveStore.insert(copies.map(({ record }) => ({ record, delivery: 'unowned' as const })));
-    for (const { reason } of expired) metrics.unowned.inc({ reason });
-    metrics.produced.inc({ service: FAN_OUT, destination: 'unowned' }, expired.length);
-    log.info({ count: expired.length }, 'records without owners sent to visibility.unowned');
-  }
+  const copiesCount = (copies: VisibilityRecord[]) => metrics.produced.inc({ service: FAN_OUT, destination: 'party' }, copies.length);
 
-  /**
-   * Registration data that arrives after the events it governs (a late or retrospective CoS, a
-   * late association): archived events of the devices it touches are resolved again, and owners
-   * without a copy get one. Copies already delivered stand; Kafka cannot take them back.
-   */
-  async function reconcileLateOwnership(): Promise<void> {
-    const stored = (await redis.get(LATE_OWNERSHIP_CURSOR)) ?? '';
-    const { changes, cursor } = await readChanges(redis, stored);
-    const started = performance.now();
-    if (changes.length > 0) {
-      const affected = await devicesAffected(redis, changes);
-      const deviceIds = [...affected.keys()];
-      const earliest = Math.min(...affected.values());
-      const archived = (await archiveStore.findForDevices(deviceIds, earliest)).filter((r) => r.eventTime >= affected.get(r.deviceId)!);
-      if (archived.length > 0) {
-        const { devices, mpxns } = await loadOwnership(deviceIds, 'late');
-        const plan = planLateDeliveries(archived, (record) => resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime));
-        const sent = (await deliverCommitted((sender) => deliver(sender, plan, [FLAGS.LATE_OWNERSHIP]))).length;
-        if (sent > 0) {
-          metrics.lateDeliveries.inc(sent);
-          log.info({ copies: sent, devices: deviceIds.length }, 'late registration data: delivered to owners that lacked a copy');
-        }
-      }
-    }
-    if (cursor !== stored) await redis.set(LATE_OWNERSHIP_CURSOR, cursor);
-    if (changes.length > 0) log.debug({ changes: changes.length, ms: Math.round(performance.now() - started) }, 'late-ownership check');
-  }
-
-  const stage = await startStage(
-    runtime.kafka,
-    producer,
-    {
-      name: FAN_OUT,
-      groupId: `${config.groupPrefix}-${FAN_OUT}`,
-      fromBeginning: config.consumeFrom === 'earliest',
-      topic: TOPICS.visibilityRecords,
-      prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
-      parse: (source) => codec.decodeSync<VisibilityRecord>(source.value, 'VisibilityRecord').value,
-      transactionalProducer: config.fanOutTransactions ? transactional : undefined,
-      exclusive: serial,
-      handle: async (batch, sender) => {
-        const unique = new Map<string, VisibilityRecord>();
-        for (const { value } of batch) if (!unique.has(value.eventId)) unique.set(value.eventId, value);
-        metrics.duplicates.inc(batch.length - unique.size);
-        const { delivered, unknown } = await route(sender, [...unique.values()]);
-        // Waiting records are stored before the commit: a replay finds them there (NX keeps the deadline).
-        await pending.add(unknown, Date.now() + config.ownershipWaitMs);
+  const stage = await startStage(runtime.stageEnvironment(), {
+    name: FAN_OUT,
+    transactionalIdPrefix: `${config.transactionalIdPrefix}-${FAN_OUT}`,
+    maxSendBytes: config.maxSendBytes,
+    stallMs: config.stageStallMs,
+    groupId: `${config.groupPrefix}-${FAN_OUT}`,
+    fromBeginning: config.consumeFrom === 'earliest',
+    topic: TOPICS.visibilityRecords,
+    prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
+    parse: (source) => codec.decodeSync<VisibilityRecord>(source.value, 'VisibilityRecord').value,
+    handle: async (batch, sender, context) => {
+      const unique = new Map<string, VisibilityRecord>();
+      for (const { value } of batch) if (!unique.has(value.eventId)) unique.set(value.eventId, value);
+      metrics.duplicates.inc(batch.length - unique.size);
+      const { owned, unknown } = await route([...unique.values()], 'batch');
+      const delivered = await delivery.deliver(sender, owned);
+      const delta = emptyDelta();
+      delta.delivered = deliveredPairs(delivered);
+      const deadline = Date.now() + config.ownershipWaitMs;
+      delta.pendingAdded = unknown.map(({ record }) => ({ record, deadline }));
+      return commitState(context, delta, () => {
+        copiesCount(delivered);
         if (unknown.length > 0) metrics.pending.inc(unknown.length);
-        return () => committed(delivered);
-      },
+      });
     },
-    logger,
-    metrics,
-  );
+    recover: async (partition, witness) => {
+      const outcome = await state.recover(partition, witness?.transactionId ?? null);
+      if (outcome !== 'none') log.info({ partition, outcome }, 'state of an interrupted transaction recovered');
+    },
+  });
 
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const tick = () => {
-    timer = setTimeout(() => {
-      serial(async () => {
-        await reconcileLateOwnership();
-        await scanPending();
-      })
-        .catch((error: Error) => log.error({ err: { message: error.message } }, 'pending scan failed; will retry'))
-        .finally(() => {
-          if (!stopped) tick();
+  /** Late registration data for partition p's devices: owners without a copy get one. */
+  async function reconcileLate(partition: number): Promise<void> {
+    await stage.runOnPartition<LateWork>(
+      partition,
+      () => lateFeed.next(partition, archiveStore),
+      async (work, sender, context) => {
+        let sent: VisibilityRecord[] = [];
+        if (work.archived.length > 0) {
+          const { devices, mpxns } = await loadOwnership(work.deviceIds, 'late');
+          const plan = planLateDeliveries(work.archived, (record) => resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime));
+          sent = await delivery.deliver(sender, plan, [FLAGS.LATE_OWNERSHIP]);
+        }
+        const delta = emptyDelta();
+        delta.delivered = deliveredPairs(sent);
+        delta.lateCursor = work.cursor;
+        return commitState(context, delta, () => {
+          copiesCount(sent);
+          if (sent.length > 0) {
+            metrics.lateDeliveries.inc(sent.length);
+            log.info({ partition, copies: sent.length, devices: work.deviceIds.length }, 'late registration data: delivered to owners that lacked a copy');
+          }
         });
-    }, config.pendingScanMs);
-  };
-  tick();
+      },
+    );
+  }
+
+  /** Partition p's waiting records: delivered once owners are known, to visibility.unowned once expired. */
+  async function scanPending(partition: number): Promise<void> {
+    await stage.runOnPartition<{ owned: Routed[]; expired: Expired[] }>(
+      partition,
+      async () => {
+        const waiting: PendingRecord[] = await state.pending(partition, PENDING_PER_STEP);
+        if (waiting.length === 0) return undefined;
+        const now = Date.now();
+        const deadlines = new Map(waiting.map((w) => [w.record.eventId, w.deadline]));
+        const { owned, unknown } = await route(waiting.map((w) => w.record), 'pending');
+        const expired = unknown.filter(({ record }) => deadlines.get(record.eventId)! <= now);
+        return owned.length + expired.length > 0 ? { owned, expired } : undefined;
+      },
+      async ({ owned, expired }, sender, context) => {
+        const delivered = await delivery.deliver(sender, owned);
+        await delivery.giveUp(sender, expired);
+        const delta = emptyDelta();
+        delta.delivered = deliveredPairs(delivered);
+        delta.pendingRemoved = [...owned.map((o) => o.record.eventId), ...expired.map((e) => e.record.eventId)];
+        return commitState(context, delta, () => {
+          copiesCount(delivered);
+          metrics.pending.dec(delta.pendingRemoved.length);
+          for (const { reason } of expired) metrics.unowned.inc({ reason });
+          metrics.produced.inc({ service: FAN_OUT, destination: 'unowned' }, expired.length);
+          if (expired.length > 0) log.info({ partition, count: expired.length }, 'records without owners sent to visibility.unowned');
+        });
+      },
+    );
+  }
+
+  // Two independent steps: a failure in one does not keep the other from running.
+  const punctuator = new Punctuator(
+    config.pendingScanMs,
+    () => stage.assigned(),
+    async (partition) => {
+      await reconcileLate(partition).catch((error: Error) => log.error({ partition, err: { message: error.message } }, 'late-ownership step failed; retried next tick'));
+      await scanPending(partition);
+    },
+    log,
+  );
+  punctuator.start();
+  metrics.pending.set(await state.pendingCount(recordPartitions.map((p) => p.partitionId)));
 
   return {
     ...stage,
     archive: archiveStore,
-    pending,
-    scanPending: () => serial(scanPending),
-    reconcileLateOwnership: () => serial(reconcileLateOwnership),
+    state,
+    punctuate: () => punctuator.runOnce(),
     stop: async () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
+      await punctuator.stop();
       await stage.stop();
-      await queue;
-      if (config.fanOutTransactions) await transactional.disconnect();
       await admin.disconnect();
       if (!archive) await archiveStore.close();
     },

@@ -11,6 +11,7 @@ import type { AvroCodec } from '../shared/schemaRegistry';
 import type { Logger } from '../shared/logger';
 import type { Runtime } from '../shared/runtime';
 import { RejectedRecord } from '../shared/rejection';
+import { sendBounded } from '../shared/boundedSend';
 import { startStage, type Parsed, type RunningStage } from '../shared/stage';
 import { factKey, factToEvent, validateOwnershipEvent } from './ownershipFacts';
 
@@ -45,11 +46,11 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
     const replayed = await replayOwnership(runtime.kafka, codec, redis, logger);
     logger.info({ facts: replayed }, 'ownership store was empty: rebuilt from sat.ownership.events and visibility.ownership.facts');
   }
-  const stage = await startStage(
-    runtime.kafka,
-    runtime.producer,
-    {
+  const stage = await startStage(runtime.stageEnvironment(), {
       name: OWNERSHIP_PROJECTOR,
+      transactionalIdPrefix: `${config.transactionalIdPrefix}-${OWNERSHIP_PROJECTOR}`,
+      maxSendBytes: config.maxSendBytes,
+      stallMs: config.stageStallMs,
       groupId: `${config.groupPrefix}-${OWNERSHIP_PROJECTOR}`,
       fromBeginning: config.consumeFrom === 'earliest',
       topic: TOPICS.ownershipEvents,
@@ -67,20 +68,14 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
         }
         if (batch.length === 0) return;
         await writeFacts(redis, batch.map((p) => p.value.fact));
-        await sender.send({
-          topic: TOPICS.ownershipFacts,
-          acks: -1,
-          messages: batch.map(({ value: { eventId, fact } }) => ({
-            key: factKey(fact),
-            value: codec.encodeSync(runtime.schemaIds.ownershipFact, factToEvent(fact, eventId)),
-          })),
-        });
+        const messages = batch.map(({ value: { eventId, fact } }) => ({
+          key: factKey(fact),
+          value: codec.encodeSync(runtime.schemaIds.ownershipFact, factToEvent(fact, eventId)),
+        }));
+        await sendBounded(sender, [{ topic: TOPICS.ownershipFacts, messages }], config.maxSendBytes);
         for (const { value } of batch) metrics.ownershipFacts.inc({ type: value.fact.kind });
       },
-    },
-    logger,
-    metrics,
-  );
+    });
   return { ...stage, redis };
 }
 
@@ -96,13 +91,14 @@ export async function replayOwnership(
   logger: Logger,
   onProgress?: (topic: string, done: number, total: number) => void,
 ): Promise<number> {
+  const startedAt = Date.now();
   let facts = 0;
   for (const topic of [TOPICS.ownershipEvents, TOPICS.ownershipFacts]) {
     facts += await replayTopic(kafka, codec, redis, logger, topic, (done, total) => onProgress?.(topic, done, total));
   }
   // Restored facts are not news: one 'everything changed' entry instead of one per fact, so
   // readers drop their caches and late-ownership work is not flooded.
-  await announceRebuild(redis);
+  await announceRebuild(redis, startedAt);
   return facts;
 }
 

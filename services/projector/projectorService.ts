@@ -2,18 +2,19 @@
 import { TOPICS, type AuditEvent } from '../shared/contracts';
 import { DlqReason, RejectedRecord } from '../shared/rejection';
 import type { Runtime } from '../shared/runtime';
+import { sendBounded } from '../shared/boundedSend';
 import { startStage, type RunningStage } from '../shared/stage';
 import { projectAuditEvent, validateAuditEvent } from './projection';
 
 export const PROJECTOR = 'projector';
 
 export async function startProjector(runtime: Runtime): Promise<RunningStage> {
-  const { config, codec, producer, schemaIds, metrics } = runtime;
-  return startStage(
-    runtime.kafka,
-    producer,
-    {
+  const { config, codec, schemaIds, metrics } = runtime;
+  return startStage(runtime.stageEnvironment(), {
       name: PROJECTOR,
+      transactionalIdPrefix: `${config.transactionalIdPrefix}-${PROJECTOR}`,
+      maxSendBytes: config.maxSendBytes,
+      stallMs: config.stageStallMs,
       groupId: `${config.groupPrefix}-${PROJECTOR}`,
       fromBeginning: config.consumeFrom === 'earliest',
       topic: TOPICS.auditEvents,
@@ -27,19 +28,11 @@ export async function startProjector(runtime: Runtime): Promise<RunningStage> {
         return projectAuditEvent(event);
       },
       handle: async (batch, sender) => {
-        await sender.send({
-          topic: TOPICS.visibilityRecords,
-          acks: -1,
-          messages: batch.map(({ value }) => ({
-            key: value.deviceId,
-            value: codec.encodeSync(schemaIds.visibilityRecord, value),
-            timestamp: String(value.eventTime),
-          })),
-        });
+        // The Kafka timestamp is the time of writing (the producer's default): retention must count
+        // from when a record was written, not from its business time (eventTime, in the record).
+        const messages = batch.map(({ value }) => ({ key: value.deviceId, value: codec.encodeSync(schemaIds.visibilityRecord, value) }));
+        await sendBounded(sender, [{ topic: TOPICS.visibilityRecords, messages }], config.maxSendBytes);
         metrics.produced.inc({ service: PROJECTOR, destination: 'records' }, batch.length);
       },
-    },
-    runtime.logger,
-    metrics,
-  );
+    });
 }

@@ -71,6 +71,26 @@ function fromRow({ eventTimeMs, critical, sentByRecipient, recipientPartyId, rec
   };
 }
 
+const MAX_DAYS_PER_INSERT = 100;
+const DAY_MS = 86_400_000;
+
+/** Splits items into groups spanning at most `maxDays` distinct UTC days each, in order of day. Pure. */
+export function groupByDays<T>(items: T[], timeOf: (item: T) => number, maxDays: number): T[][] {
+  if (items.length === 0) return [];
+  const byDay = new Map<number, T[]>();
+  for (const item of items) {
+    const day = Math.floor(timeOf(item) / DAY_MS);
+    const list = byDay.get(day);
+    if (list) list.push(item);
+    else byDay.set(day, [item]);
+  }
+  if (byDay.size <= maxDays) return [items];
+  const days = [...byDay.keys()].sort((a, b) => a - b);
+  const groups: T[][] = [];
+  for (let i = 0; i < days.length; i += maxDays) groups.push(days.slice(i, i + maxDays).flatMap((d) => byDay.get(d)!));
+  return groups;
+}
+
 export interface ArchiveQuery {
   deviceId?: string;
   recipientPartyId?: string;
@@ -94,10 +114,15 @@ export class Archive {
     return archive;
   }
 
-  /** One insert per call; callers pass a whole batch. */
+  /**
+   * Inserts a batch; usually one insert. ClickHouse refuses an insert that touches more than
+   * max_partitions_per_insert_block (100) partitions, which old eventTimes can do, so rows are
+   * grouped into inserts of at most 100 distinct days (the finest partitioning this DDL ever had).
+   */
   async insert(records: Array<{ record: VisibilityRecord; delivery: Delivery }>): Promise<void> {
-    if (records.length === 0) return;
-    await this.engine.insertJsonRows('visibility_archive', records.map((r) => archiveRow(r.record, r.delivery)).join('\n'));
+    for (const group of groupByDays(records, (r) => r.record.eventTime, MAX_DAYS_PER_INSERT)) {
+      await this.engine.insertJsonRows('visibility_archive', group.map((r) => archiveRow(r.record, r.delivery)).join('\n'));
+    }
   }
 
   /** Lookups for operators and parties; duplicates collapse (FINAL), newest first. */
@@ -138,6 +163,14 @@ export class Archive {
       WHERE deviceId IN {deviceIds:Array(String)} AND eventTime >= fromUnixTimestamp64Milli({from:Int64})
       ORDER BY deviceId, eventTime, eventId`;
     return (await this.engine.query<Row>(sql, { deviceIds, from })).map(fromRow);
+  }
+
+  /** Copies archived (written, not happened) since `since`, at most `limit`: re-examined after an ownership rebuild. */
+  async findArchivedSince(since: number, limit = 50_000): Promise<ArchivedRecord[]> {
+    const sql = `SELECT ${SELECT_COLUMNS} FROM visibility_archive FINAL
+      WHERE archivedAt >= fromUnixTimestamp64Milli({since:Int64})
+      ORDER BY deviceId, eventTime, eventId LIMIT ${Math.max(1, Math.floor(limit))}`;
+    return (await this.engine.query<Row>(sql, { since })).map(fromRow);
   }
 
   async count(): Promise<number> {

@@ -35,10 +35,12 @@ export interface Config {
   consumeFrom: 'earliest' | 'latest';
   /** Replication factor for topics this project creates (party topics, provisioning). */
   topicReplicationFactor: number;
-  /** Fan-out writes and offsets in one Kafka transaction per batch (exactly one copy per party). */
-  fanOutTransactions: boolean;
-  /** Transactional id of this fan-out instance; unique per running instance. */
-  fanOutTransactionalId: string | undefined;
+  /** Prefix of the per-input-partition transactional ids; shared by every instance of one deployment. */
+  transactionalIdPrefix: string;
+  /** A stage whose received batch has not committed for this long reports unhealthy. */
+  stageStallMs: number;
+  /** Upper bound of one produce request, under the topics' max.message.bytes. */
+  maxSendBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -70,13 +72,11 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return value as T;
 }
 
-function flag(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (['true', '1', 'yes'].includes(raw)) return true;
-  if (['false', '0', 'no'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
-}
+/** Settings that no longer exist: refused by name rather than silently ignored. */
+const RETIRED: Record<string, string> = {
+  FANOUT_TRANSACTIONS: 'every stage now writes in Kafka transactions; there is no non-transactional mode',
+  FANOUT_TRANSACTIONAL_ID: 'transactional ids are now per input partition, derived from TRANSACTIONAL_ID_PREFIX',
+};
 
 function url(env: Env, name: string, fallback: string | undefined, protocols: string[]): string | undefined {
   const raw = env[name]?.trim() || fallback;
@@ -97,6 +97,9 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const DISCLOSURE: readonly DisclosurePolicy[] = ['own-requests', 'owners', 'none'];
 
 export function loadConfig(env: Env = process.env): Config {
+  for (const [name, why] of Object.entries(RETIRED)) {
+    if (env[name] !== undefined && env[name]!.trim() !== '') throw new ConfigError(`${name} is no longer supported: ${why}`);
+  }
   const brokers = text(env, 'KAFKA_BROKERS', '127.0.0.1:9092')
     .split(',')
     .map((b) => b.trim())
@@ -126,7 +129,8 @@ export function loadConfig(env: Env = process.env): Config {
     httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
     consumeFrom: oneOf(env, 'CONSUME_FROM', ['earliest', 'latest'] as const, 'earliest'),
     topicReplicationFactor: integer(env, 'TOPIC_REPLICATION_FACTOR', 1, 1, 16),
-    fanOutTransactions: flag(env, 'FANOUT_TRANSACTIONS', true),
-    fanOutTransactionalId: env.FANOUT_TRANSACTIONAL_ID?.trim() || undefined,
+    transactionalIdPrefix: text(env, 'TRANSACTIONAL_ID_PREFIX', text(env, 'GROUP_PREFIX', 'srv-visibility')),
+    stageStallMs: integer(env, 'STAGE_STALL_MS', 120_000, 1000, 24 * 3600_000),
+    maxSendBytes: integer(env, 'MAX_SEND_BYTES', 768 * 1024, 16 * 1024, 64 * 1024 * 1024),
   };
 }

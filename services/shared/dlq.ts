@@ -1,5 +1,5 @@
 // The dead-letter queue: the original key and bytes, untouched, with headers saying why.
-import type { IHeaders, Producer } from 'kafkajs';
+import type { IHeaders, TopicMessages } from 'kafkajs';
 import { TOPICS } from './contracts';
 import type { RejectedRecord } from './rejection';
 
@@ -32,7 +32,7 @@ export function deadLetterMessage({ source, rejection }: DeadLetter) {
   };
 }
 
-export async function sendToDlq(producer: Pick<Producer, 'send'>, letters: DeadLetter[]): Promise<void> {
-  if (letters.length === 0) return;
-  await producer.send({ topic: TOPICS.dlq, messages: letters.map(deadLetterMessage), acks: -1 });
+/** The DLQ writes for these letters, to be sent in the same transaction as the batch's offsets. */
+export function deadLetterMessages(letters: DeadLetter[]): TopicMessages[] {
+  return letters.length === 0 ? [] : [{ topic: TOPICS.dlq, messages: letters.map(deadLetterMessage) }];
 }

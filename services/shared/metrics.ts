@@ -77,6 +77,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly lateOwnershipGaps = new Counter({
+    name: 'visibility_late_ownership_gaps_total',
+    help: 'Times own:changes had been trimmed past a partition cursor (registration changes possibly missed)',
+    registers: [this.registry],
+  });
+
+  readonly transactions = new Counter({
+    name: 'visibility_transactions_total',
+    help: 'Kafka transactions by service and outcome (committed, aborted, producer_recreated)',
+    labelNames: ['service', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly batchSeconds = new Histogram({
     name: 'visibility_batch_seconds',
     help: 'Time to process one consumed batch, by service',

@@ -101,13 +101,16 @@ export async function writeFacts(redis: Redis, facts: OwnershipFact[], { announc
   await execAll(multi);
 }
 
-/** After a rebuild: one change entry that tells every reader to drop its cache, and the marker. */
-export async function announceRebuild(redis: Redis): Promise<void> {
+/**
+ * After a rebuild: one change entry that tells every reader to drop its cache, and the marker.
+ * Its `from` is when the rebuild began: what was delivered since then is looked at again.
+ */
+export async function announceRebuild(redis: Redis, startedAt: number): Promise<void> {
   await execAll(
     redis
       .multi()
       .incr(KEYS.seq)
-      .xadd(KEYS.changes, 'MAXLEN', '~', CHANGE_STREAM_MAXLEN, '*', 'key', EVERYTHING_CHANGED, 'from', '0')
+      .xadd(KEYS.changes, 'MAXLEN', '~', CHANGE_STREAM_MAXLEN, '*', 'key', EVERYTHING_CHANGED, 'from', String(startedAt))
       .set(KEYS.initialised, '1'),
   );
 }

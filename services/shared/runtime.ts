@@ -10,6 +10,7 @@ import { Metrics } from './metrics';
 import { createRedis } from './redis';
 import { AvroCodec, PARTY_TOPIC_SUBJECT, createSchemaRegistry } from './schemaRegistry';
 import { ensureTopics, topicLayout } from './topics';
+import type { StageEnvironment } from './stage';
 
 export interface SchemaIds {
   auditEvent: number;
@@ -30,6 +31,10 @@ export interface Runtime {
   codec: AvroCodec;
   schemaIds: SchemaIds;
   redis(name: string): Promise<Redis>;
+  /** What a stage needs to run; a consumer that stops for good calls the process's fatal handler. */
+  stageEnvironment(): StageEnvironment;
+  /** Who is told when a stage stops for good (default: log and exit 1, so a supervisor restarts). */
+  onFatal(handler: (error: Error) => void): void;
   close(): Promise<void>;
 }
 
@@ -74,6 +79,10 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   await producer.connect();
 
   const redisClients: Redis[] = [];
+  let fatal: (error: Error) => void = (error) => {
+    logger.fatal({ err: { name: error.name, message: error.message } }, 'a stage stopped for good; exiting so the supervisor restarts the process');
+    process.exit(1);
+  };
   return {
     config,
     logger,
@@ -87,6 +96,12 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       await client.connect();
       redisClients.push(client);
       return client;
+    },
+    stageEnvironment() {
+      return { kafka, logger, metrics, onFatal: (error: Error) => fatal(error) };
+    },
+    onFatal(handler) {
+      fatal = handler;
     },
     async close() {
       await producer.disconnect();

@@ -32,18 +32,23 @@ export class Shutdown {
     return this.running;
   }
 
+  /** Closes everything (within the deadline) and exits with `code`. */
+  exit(code: number): void {
+    const deadline = setTimeout(() => {
+      this.logger.error('shutdown deadline passed; exiting');
+      process.exit(1);
+    }, this.deadlineMs);
+    deadline.unref();
+    void this.run().then(() => process.exit(code));
+  }
+
   installSignalHandlers(): void {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (signalled) process.exit(1);
       signalled = true;
       this.logger.info({ signal }, 'shutting down');
-      const deadline = setTimeout(() => {
-        this.logger.error('shutdown deadline passed; exiting');
-        process.exit(1);
-      }, this.deadlineMs);
-      deadline.unref();
-      this.run().then(() => process.exit(0));
+      this.exit(0);
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);

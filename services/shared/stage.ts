@@ -1,84 +1,238 @@
-// A stage reads one topic in batches: parse every message (bad ones go to the DLQ untouched),
-// hand the good ones to the service's batch handler, and only then commit the offsets, so a
-// crash or an infrastructure error replays the batch instead of losing it.
-// With a transactional producer the handler's writes, the DLQ writes and the offsets commit in one
-// Kafka transaction: a replayed batch leaves no second copy for read_committed consumers.
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { inTransaction } from './kafka';
+// A stage reads one topic in batches and processes each batch exactly once:
+//   parse every message (anything that fails, for any reason, goes to the DLQ untouched)
+//   -> the service's handler writes its output
+//   -> the DLQ entries, the output and the consumed offsets commit in ONE Kafka transaction
+//   -> the handler's after-commit work (e.g. applying a state delta) runs.
+// Partitions are processed concurrently, each with its own transactional producer (fencing by
+// input partition, see transactions.ts) and its own lock, which timer work on the partition
+// (runOnPartition) shares. Every offset commit carries a fresh transaction id as its metadata:
+// the witness a service uses after a crash to tell whether its last transaction committed.
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { sendBounded, type Sender } from './boundedSend';
+import { deadLetterMessages, type DeadLetter, type SourceMessage } from './dlq';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
-import { sendToDlq, type DeadLetter, type SourceMessage } from './dlq';
-import { RejectedRecord } from './rejection';
+import { KeyedLock } from './partitionLock';
+import { DlqReason, RejectedRecord } from './rejection';
+import { PartitionProducers } from './transactions';
+
+export type { Sender } from './boundedSend';
 
 export interface Parsed<T> {
   source: SourceMessage;
   value: T;
 }
 
-/** Where a handler writes: the plain producer, or the batch's transaction. */
-export type Sender = Pick<Producer, 'send' | 'sendBatch'>;
-
-/** Work to run once the batch's writes are committed (e.g. marking a ledger). */
+/** Work to run once the batch's transaction has committed (e.g. applying a state delta to Redis). */
 export type AfterCommit = (() => Promise<void>) | void;
 
+/** What a handler knows about the transaction it writes in. */
+export interface TransactionContext {
+  partition: number;
+  /** Written as the offset commit's metadata; after a crash it tells whether this transaction committed. */
+  transactionId: string;
+}
+
+/** The committed position of a partition and the id of the transaction that wrote it. */
+export interface CommitWitness {
+  offset: string;
+  transactionId: string | null;
+}
+
 export interface StageDefinition<T> {
-  /** Service name, used in logs and metrics. */
+  /** Service name, used in logs, metrics and transactional ids. */
   name: string;
   groupId: string;
   topic: string;
+  /** Prefix of the per-partition transactional ids (unique per deployment, shared by its instances). */
+  transactionalIdPrefix: string;
   /** Where the group starts when it has no committed offsets (default: the beginning). */
   fromBeginning?: boolean;
+  /** Input partitions processed at once (default: all of them). */
+  concurrency?: number;
+  /** Upper bound of one produce request (default DEFAULT_MAX_SEND_BYTES). */
+  maxSendBytes?: number;
+  /** A batch that has been received but not committed for this long makes the stage unhealthy. */
+  stallMs?: number;
   /** Async work before parsing a batch (e.g. fetching unseen schema ids). */
   prepare?(messages: KafkaMessage[]): Promise<void>;
-  /** Turns one message into a value, or throws RejectedRecord. Must be pure and synchronous. */
+  /** Turns one message into a value, or throws (RejectedRecord for a known reason). Synchronous. */
   parse(source: SourceMessage): T;
-  /** Processes the good messages of a batch. Throwing replays the batch (nothing is committed). */
-  handle(batch: Array<Parsed<T>>, sender: Sender): Promise<AfterCommit>;
-  /** A producer with a transactionalId: makes the batch's writes and offsets one transaction. */
-  transactionalProducer?: Producer;
-  /** Runs each whole batch (through its commit) under the service's own lock. */
-  exclusive?: <R>(work: () => Promise<R>) => Promise<R>;
+  /** Processes the good messages of a batch inside its transaction. Throwing replays the batch. */
+  handle(batch: Array<Parsed<T>>, sender: Sender, context: TransactionContext): Promise<AfterCommit>;
+  /**
+   * Runs once on a newly assigned partition, after its producer has fenced earlier owners and
+   * before any work on it: finish what a crash interrupted (see CommitWitness).
+   */
+  recover?(partition: number, witness: CommitWitness | undefined): Promise<void>;
+  /** The instance lost this partition (after any work on it finished). */
+  revoked?(partition: number): Promise<void>;
 }
 
 export interface RunningStage {
   consumer: Consumer;
   /** Resolves once the consumer has joined its group and owns partitions. */
   joined: Promise<void>;
+  /** Partitions this instance owns now. */
+  assigned(): number[];
+  /**
+   * Runs timer work on an owned partition under its lock: `plan` reads what there is to do
+   * (undefined: nothing), then `write` runs in one transaction that also re-commits the
+   * partition's offset with a new witness. Skipped (false) when the partition is not owned (any
+   * more) or has no committed offset yet.
+   */
+  runOnPartition<P>(
+    partition: number,
+    plan: () => Promise<P | undefined>,
+    write: (plan: P, sender: Sender, context: TransactionContext) => Promise<AfterCommit>,
+  ): Promise<boolean>;
+  /** Healthy unless a received batch has gone uncommitted for longer than stallMs, or the consumer crashed. */
+  healthy(): boolean;
   stop(): Promise<void>;
 }
 
-export async function startStage<T>(
-  kafka: Kafka,
-  producer: Producer,
-  definition: StageDefinition<T>,
-  logger: Logger,
-  metrics: Metrics,
-): Promise<RunningStage> {
-  const log = logger.child({ stage: definition.name });
+export interface StageEnvironment {
+  kafka: Kafka;
+  logger: Logger;
+  metrics: Metrics;
+  /** Called when the consumer has stopped for good; the process should exit and be restarted. */
+  onFatal(error: Error): void;
+}
+
+const DEFAULT_STALL_MS = 120_000;
+
+export async function startStage<T>(env: StageEnvironment, definition: StageDefinition<T>): Promise<RunningStage> {
+  const { kafka, metrics } = env;
+  const log = env.logger.child({ stage: definition.name });
+  const maxSendBytes = definition.maxSendBytes;
+  const producers = new PartitionProducers(kafka, `${definition.transactionalIdPrefix}-${definition.topic}`, log, (outcome) =>
+    metrics.transactions.inc({ service: definition.name, outcome }),
+  );
+  const locks = new KeyedLock<number>();
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+
+  let assignment = new Set<number>();
+  /** Per owned partition: recovery done (a promise, so concurrent callers wait for the same one). */
+  const ready = new Map<number, Promise<void>>();
+  const committed = new Map<number, string>();
+  /** Per partition: when a batch was received that has not been committed yet. */
+  const uncommittedSince = new Map<number, number>();
+  let crashed = false;
+  let stopping = false;
+
   const consumer = kafka.consumer({
     groupId: definition.groupId,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
     maxWaitTimeInMs: 100,
+    readUncommitted: false,
     // Oversized audit events must still be read whole, so they can be dead-lettered untouched.
     maxBytesPerPartition: 16 * 1024 * 1024,
     maxBytes: 32 * 1024 * 1024,
   });
+
+  async function fetchWitness(partition: number): Promise<CommitWitness | undefined> {
+    const [topic] = await admin.fetchOffsets({ groupId: definition.groupId, topics: [definition.topic] });
+    const entry = topic?.partitions.find((p) => p.partition === partition);
+    if (!entry || Number(entry.offset) < 0) return undefined;
+    return { offset: entry.offset, transactionId: entry.metadata ?? null };
+  }
+
+  /** First use of a partition after it was assigned: fence, learn the committed position, recover. */
+  function ensureReady(partition: number): Promise<void> {
+    let pending = ready.get(partition);
+    if (!pending) {
+      pending = (async () => {
+        await producers.producer(partition);
+        const witness = await fetchWitness(partition);
+        if (witness) committed.set(partition, witness.offset);
+        else committed.delete(partition);
+        await definition.recover?.(partition, witness);
+      })();
+      pending.catch(() => ready.delete(partition));
+      ready.set(partition, pending);
+    }
+    return pending;
+  }
+
+  async function onAssignment(partitions: number[]): Promise<void> {
+    const next = new Set(partitions);
+    const lost = [...assignment].filter((p) => !next.has(p));
+    assignment = next;
+    for (const partition of lost) {
+      void locks.run(partition, async () => {
+        if (assignment.has(partition)) return;
+        ready.delete(partition);
+        committed.delete(partition);
+        uncommittedSince.delete(partition);
+        await producers.release(partition);
+        await definition.revoked?.(partition);
+      });
+    }
+  }
+
   const joined = new Promise<void>((resolve) => {
-    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
-      off();
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      void onAssignment(payload.memberAssignment[definition.topic] ?? []);
       resolve();
     });
   });
-  await consumer.connect();
-  await consumer.subscribe({ topic: definition.topic, fromBeginning: definition.fromBeginning ?? true });
+  // A fetch that held only transaction markers (or aborted records) is not handed to eachBatch;
+  // its offsets are committed anyway (offsets alone, in a transaction), as the Java consumer's
+  // position would be, so a caught-up group reports zero lag instead of one per partition.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.batchSize !== 0 || payload.topic !== definition.topic || payload.lastOffset === null) return;
+    const partition = payload.partition;
+    const next = (BigInt(payload.lastOffset) + 1n).toString();
+    void locks
+      .run(partition, async () => {
+        if (!assignment.has(partition) || stopping) return;
+        await ensureReady(partition);
+        const current = committed.get(partition);
+        if (current !== undefined && BigInt(current) >= BigInt(next)) return;
+        await commitTransaction(partition, next, async () => undefined);
+      })
+      .catch((error: Error) => log.warn({ partition, err: { message: error.message } }, 'committing past transaction markers failed; retried on the next fetch'));
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart || stopping) return;
+    crashed = true;
+    log.fatal({ err: { name: payload.error.name, message: payload.error.message } }, 'consumer stopped for good');
+    env.onFatal(payload.error);
+  });
 
-  const processBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
-    if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-    const timer = metrics.batchSeconds.startTimer({ service: definition.name });
-    metrics.consumed.inc({ service: definition.name, topic: batch.topic }, batch.messages.length);
-    if (definition.prepare) await definition.prepare(batch.messages);
+  /** One transaction: DLQ entries, the handler's output, the offsets with a fresh witness. */
+  async function commitTransaction(
+    partition: number,
+    offset: string,
+    work: (sender: Sender, context: TransactionContext) => Promise<AfterCommit>,
+    onCommitted: () => void = () => undefined,
+  ): Promise<void> {
+    const transactionId = randomUUID();
+    const afterCommit = await producers.run(partition, async (transaction) => {
+      const next = await work(transaction, { partition, transactionId });
+      await transaction.sendOffsets({
+        consumerGroupId: definition.groupId,
+        topics: [{ topic: definition.topic, partitions: [{ partition, offset, metadata: transactionId } as { partition: number; offset: string }] }],
+      });
+      return next;
+    });
+    committed.set(partition, offset);
+    onCommitted();
+    if (!afterCommit) return;
+    try {
+      await afterCommit();
+    } catch (error) {
+      // Committed, but the follow-up did not finish (e.g. Redis unreachable): before any further
+      // work on this partition, recovery finishes it from what the commit witness says.
+      ready.delete(partition);
+      throw error;
+    }
+  }
 
+  function parseAll(batch: EachBatchPayload['batch']): { good: Array<Parsed<T>>; dead: DeadLetter[] } {
     const good: Array<Parsed<T>> = [];
     const dead: DeadLetter[] = [];
     for (const message of batch.messages) {
@@ -93,59 +247,85 @@ export async function startStage<T>(
       try {
         good.push({ source, value: definition.parse(source) });
       } catch (error) {
-        if (!(error instanceof RejectedRecord)) throw error;
-        dead.push({ source, rejection: error });
+        // Whatever one record makes parsing throw, it is that record's fault: dead-letter it.
+        const rejection =
+          error instanceof RejectedRecord
+            ? error
+            : new RejectedRecord(DlqReason.PARSE_ERROR, `${(error as Error)?.name ?? 'Error'}: ${String((error as Error)?.message ?? error).slice(0, 500)}`);
+        dead.push({ source, rejection });
       }
     }
-    const last = batch.messages[batch.messages.length - 1].offset;
-    const nextOffset = (BigInt(last) + 1n).toString();
-    let afterCommit: AfterCommit = undefined;
-    if (definition.transactionalProducer) {
-      afterCommit = await inTransaction(definition.transactionalProducer, async (transaction) => {
-        await sendToDlq(transaction, dead);
-        const next = good.length > 0 ? await definition.handle(good, transaction) : undefined;
-        await transaction.sendOffsets({
-          consumerGroupId: definition.groupId,
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }],
-        });
-        return next;
-      });
-    } else {
-      await sendToDlq(producer, dead);
-      if (good.length > 0) afterCommit = await definition.handle(good, producer);
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
-    }
-    resolveOffset(last);
-    if (afterCommit) await afterCommit();
+    return { good, dead };
+  }
+
+  const processBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+    if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    if (!uncommittedSince.has(batch.partition)) uncommittedSince.set(batch.partition, Date.now());
+    await ensureReady(batch.partition);
+    const timer = metrics.batchSeconds.startTimer({ service: definition.name });
+    metrics.consumed.inc({ service: definition.name, topic: batch.topic }, batch.messages.length);
+    if (definition.prepare) await definition.prepare(batch.messages);
+    const { good, dead } = parseAll(batch);
+    // Past any transaction markers that came with the batch, so a drained group shows no lag.
+    const last = batch.lastOffset();
+    await commitTransaction(
+      batch.partition,
+      (BigInt(last) + 1n).toString(),
+      async (sender, context) => {
+        await sendBounded(sender, deadLetterMessages(dead), maxSendBytes);
+        return good.length > 0 ? definition.handle(good, sender, context) : undefined;
+      },
+      // Resolved as soon as the transaction commits, so a failing follow-up does not replay the batch.
+      () => resolveOffset(last),
+    );
+    uncommittedSince.delete(batch.partition);
     log.debug({ partition: batch.partition, messages: batch.messages.length, dead: dead.length, ms: Math.round(timer() * 1000) }, 'batch committed');
     for (const { source, rejection } of dead) {
       metrics.dlq.inc({ service: definition.name, reason: rejection.reason });
-      log.warn(
-        { reason: rejection.reason, error: rejection.message, topic: source.topic, partition: source.partition, offset: source.offset },
-        'record sent to DLQ',
-      );
+      log.warn({ reason: rejection.reason, error: rejection.message, topic: source.topic, partition: source.partition, offset: source.offset }, 'record sent to DLQ');
     }
     await heartbeat();
   };
 
+  await consumer.connect();
+  await consumer.subscribe({ topic: definition.topic, fromBeginning: definition.fromBeginning ?? true });
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: definition.concurrency ?? 6,
     eachBatch: async (payload) => {
       try {
-        await (definition.exclusive ? definition.exclusive(() => processBatch(payload)) : processBatch(payload));
+        await locks.run(payload.batch.partition, () => processBatch(payload));
       } catch (error) {
-        log.error({ err: { message: (error as Error).message, name: (error as Error).name } }, 'batch failed; it will be retried');
+        log.error({ partition: payload.batch.partition, err: { message: (error as Error).message, name: (error as Error).name } }, 'batch failed; it will be retried');
         throw error;
       }
     },
   });
   log.info({ topic: definition.topic, groupId: definition.groupId }, 'stage started');
+
   return {
     consumer,
     joined,
+    assigned: () => [...assignment].sort((a, b) => a - b),
+    runOnPartition: (partition, plan, write) =>
+      locks.run(partition, async () => {
+        if (!assignment.has(partition) || stopping) return false;
+        await ensureReady(partition);
+        const offset = committed.get(partition);
+        if (offset === undefined) return false;
+        const planned = await plan();
+        if (planned === undefined) return false;
+        await commitTransaction(partition, offset, (sender, context) => write(planned, sender, context));
+        return true;
+      }),
+    healthy: () => !crashed && [...uncommittedSince.values()].every((since) => Date.now() - since < (definition.stallMs ?? DEFAULT_STALL_MS)),
     stop: async () => {
+      stopping = true;
       await consumer.disconnect();
+      await locks.idle();
+      await producers.close();
+      await admin.disconnect();
     },
   };
 }

@@ -44,7 +44,7 @@ test('a CoS that arrives after the events it governs: the events wait, then go t
   await harness.sendAudit([...before, ...after]);
   await drained(harness);
   // Nothing is known about the device yet: the records are waiting, durably, in the pending store.
-  const waiting = await harness.app.fanOut!.pending.list(10_000);
+  const waiting = await harness.app.fanOut!.state.allPending();
   expect(waiting.map((w) => w.record.eventId)).toEqual(expect.arrayContaining(ids([...before, ...after])));
   // Registration data arrives, newest first (the CoS before the original registration).
   await harness.sendOwnership([supplier(mpan, b, 'IS', cos), assoc(device, mpan, now - 10 * DAY, 'ESME'), supplier(mpan, a, 'IS', now - 10 * DAY)]);

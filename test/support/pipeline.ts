@@ -49,6 +49,8 @@ export interface Harness {
   sendAudit(events: AuditEvent[]): Promise<void>;
   sendOwnership(events: OwnershipEvent[]): Promise<void>;
   sendRaw(topic: string, messages: Array<{ key?: string | Buffer | null; value: Buffer | null; headers?: IHeaders }>): Promise<void>;
+  /** Errors that stopped a stage for good (the process would have exited). */
+  fatal: Error[];
   stop(): Promise<void>;
 }
 
@@ -57,6 +59,9 @@ export async function startHarness(options: { env?: Record<string, string>; serv
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, 'srv-visibility-test', logs);
   const app = await startApp({ config, logger, services: options.services });
+  // A stage that stops for good would exit the process; in tests it is recorded and asserted on.
+  const fatal: Error[] = [];
+  app.runtime.onFatal((error) => fatal.push(error));
   const kafka = createKafka(config, createLogger('warn', 'test-client', logs), 'srv-visibility-test-client');
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -64,6 +69,7 @@ export async function startHarness(options: { env?: Record<string, string>; serv
   const ids = await registerSchemas(codec);
   return {
     app,
+    fatal,
     logs,
     kafka,
     producer,
@@ -270,8 +276,7 @@ export async function partyContents(
   }
   await drained(harness);
   await new Promise((r) => setTimeout(r, settleMs));
-  await harness.app.fanOut!.reconcileLateOwnership();
-  await harness.app.fanOut!.scanPending();
+  await harness.app.fanOut!.punctuate();
   const existing: string[] = [];
   for (const party of parties) if (await topicExists(harness.kafka, `${TOPICS.partyPrefix}${party}`)) existing.push(party);
   const messages = existing.length

@@ -10,11 +10,12 @@ describe('loadConfig', () => {
       clickhouseUrl: undefined,
       logLevel: 'info',
       originatorDisclosure: 'own-requests',
-      fanOutTransactions: true,
+      transactionalIdPrefix: 'srv-visibility',
+      maxSendBytes: 768 * 1024,
       consumeFrom: 'earliest',
       topicReplicationFactor: 1,
     });
-    expect(loadConfig({ FANOUT_TRANSACTIONS: 'false' }).fanOutTransactions).toBe(false);
+    expect(loadConfig({ GROUP_PREFIX: 'blue' }).transactionalIdPrefix).toBe('blue');
   });
 
   it('splits brokers and trims trailing slashes', () => {
@@ -31,7 +32,8 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ OWNERSHIP_WAIT_MS: 'soon' }, /OWNERSHIP_WAIT_MS must be a whole number/],
     [{ ORIGINATOR_DISCLOSURE: 'everyone' }, /ORIGINATOR_DISCLOSURE/],
-    [{ FANOUT_TRANSACTIONS: 'maybe' }, /FANOUT_TRANSACTIONS must be true or false/],
+    [{ FANOUT_TRANSACTIONS: 'false' }, /FANOUT_TRANSACTIONS is no longer supported/],
+    [{ MAX_SEND_BYTES: '10' }, /MAX_SEND_BYTES must be between/],
     [{ CONSUME_FROM: 'middle' }, /CONSUME_FROM must be one of earliest, latest/],
     [{ TOPIC_REPLICATION_FACTOR: '0' }, /TOPIC_REPLICATION_FACTOR must be between 1 and 16/],
   ])('rejects %p with a clear message', (env, message) => {

@@ -1,0 +1,102 @@
+// Writes copies inside the caller's transaction: party copies (skipping (eventId, party) pairs
+// already delivered), records without owners to visibility.unowned, and both to the archive.
+// The Kafka timestamp is the time of writing (the producer's default), never eventTime: retention
+// counts from when a record was written, so a copy of an old event is not deleted on arrival.
+import type { Admin } from 'kafkajs';
+import type { Archive } from '../shared/archive';
+import { sendBounded, type Sender } from '../shared/boundedSend';
+import type { Config } from '../shared/config';
+import { TOPICS, partyTopic, type VisibilityRecord } from '../shared/contracts';
+import type { Logger } from '../shared/logger';
+import type { Metrics } from '../shared/metrics';
+import type { Owner } from '../shared/ownership';
+import type { AvroCodec } from '../shared/schemaRegistry';
+import type { SchemaIds } from '../shared/runtime';
+import { ensureTopics, partyTopicConfig } from '../shared/topics';
+import type { FanOutState } from './fanOutState';
+import { copiesFor, unownedCopy } from './routing';
+
+export interface Routed {
+  record: VisibilityRecord;
+  owners: Owner[];
+}
+
+export interface Expired {
+  record: VisibilityRecord;
+  reason: string;
+}
+
+export class Delivery {
+  private readonly knownPartyTopics = new Set<string>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly codec: AvroCodec,
+    private readonly schemaIds: SchemaIds,
+    private readonly admin: Admin,
+    private readonly archive: Archive,
+    private readonly state: FanOutState,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  /** The copies these records owe their owners, minus those already delivered (ledger, this batch). */
+  async freshCopies(items: Routed[], extraFlags: string[] = []): Promise<VisibilityRecord[]> {
+    if (items.length === 0) return [];
+    const delivered = await this.state.deliveredTo(items.map((i) => i.record.eventId));
+    const fresh: VisibilityRecord[] = [];
+    const inBatch = new Set<string>();
+    for (const { record, owners } of items) {
+      for (const copy of copiesFor(record, owners, this.config.originatorDisclosure, extraFlags)) {
+        const id = `${copy.eventId}\u0000${copy.recipientPartyId}`;
+        if (delivered.get(copy.eventId)?.has(copy.recipientPartyId!) || inBatch.has(id)) {
+          this.metrics.duplicates.inc();
+          continue;
+        }
+        inBatch.add(id);
+        fresh.push(copy);
+      }
+    }
+    return fresh;
+  }
+
+  /** Writes party copies to their topics and the archive; returns what it wrote. */
+  async deliver(sender: Sender, items: Routed[], extraFlags: string[] = []): Promise<VisibilityRecord[]> {
+    const fresh = await this.freshCopies(items, extraFlags);
+    if (fresh.length === 0) return [];
+    const t0 = performance.now();
+    await this.ensurePartyTopics(fresh.map((c) => c.recipientPartyId!));
+    const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
+    for (const copy of fresh) {
+      const topic = partyTopic(copy.recipientPartyId!);
+      let messages = byTopic.get(topic);
+      if (!messages) byTopic.set(topic, (messages = []));
+      messages.push({ key: copy.deviceId, value: this.codec.encodeSync(this.schemaIds.party, copy) });
+    }
+    await sendBounded(sender, [...byTopic].map(([topic, messages]) => ({ topic, messages })), this.config.maxSendBytes);
+    const t1 = performance.now();
+    await this.archive.insert(fresh.map((record) => ({ record, delivery: 'party' as const })));
+    this.log.debug({ copies: fresh.length, produceMs: Math.round(t1 - t0), archiveMs: Math.round(performance.now() - t1) }, 'delivered');
+    return fresh;
+  }
+
+  /** Records that waited OWNERSHIP_WAIT_MS without owners: to visibility.unowned and the archive. */
+  async giveUp(sender: Sender, expired: Expired[]): Promise<void> {
+    if (expired.length === 0) return;
+    const copies = expired.map(({ record, reason }) => ({ record: unownedCopy(record), reason }));
+    const messages = copies.map(({ record, reason }) => ({
+      key: record.deviceId,
+      value: this.codec.encodeSync(this.schemaIds.unowned, record),
+      headers: { 'unowned.reason': reason, 'unowned.waited.ms': String(this.config.ownershipWaitMs) },
+    }));
+    await sendBounded(sender, [{ topic: TOPICS.unowned, messages }], this.config.maxSendBytes);
+    await this.archive.insert(copies.map(({ record }) => ({ record, delivery: 'unowned' as const })));
+  }
+
+  private async ensurePartyTopics(partyIds: Iterable<string>): Promise<void> {
+    const missing = [...new Set(partyIds)].map(partyTopic).filter((t) => !this.knownPartyTopics.has(t));
+    if (missing.length === 0) return;
+    await ensureTopics(this.admin, missing.map((t) => partyTopicConfig(t, this.config.topicReplicationFactor)), this.log);
+    for (const t of missing) this.knownPartyTopics.add(t);
+  }
+}
