@@ -11,6 +11,7 @@ import { createRedis } from './redis';
 import { AvroCodec, PARTY_TOPIC_SUBJECT, createSchemaRegistry } from './schemaRegistry';
 import { ensureTopics, topicLayout } from './topics';
 import type { StageEnvironment } from './stage';
+import { Faults } from './faults';
 
 export interface SchemaIds {
   auditEvent: number;
@@ -31,6 +32,8 @@ export interface Runtime {
   codec: AvroCodec;
   schemaIds: SchemaIds;
   redis(name: string): Promise<Redis>;
+  /** Failure injection points for tests; nothing is armed in production. */
+  faults: Faults;
   /** What a stage needs to run; a consumer that stops for good calls the process's fatal handler. */
   stageEnvironment(): StageEnvironment;
   /** Who is told when a stage stops for good (default: log and exit 1, so a supervisor restarts). */
@@ -79,6 +82,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   await producer.connect();
 
   const redisClients: Redis[] = [];
+  const faults = new Faults();
   let fatal: (error: Error) => void = (error) => {
     logger.fatal({ err: { name: error.name, message: error.message } }, 'a stage stopped for good; exiting so the supervisor restarts the process');
     process.exit(1);
@@ -97,8 +101,9 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       redisClients.push(client);
       return client;
     },
+    faults,
     stageEnvironment() {
-      return { kafka, logger, metrics, onFatal: (error: Error) => fatal(error) };
+      return { kafka, logger, metrics, faults, onFatal: (error: Error) => fatal(error) };
     },
     onFatal(handler) {
       fatal = handler;

@@ -13,6 +13,7 @@ import { sendBounded, type Sender } from './boundedSend';
 import { deadLetterMessages, type DeadLetter, type SourceMessage } from './dlq';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
+import type { Faults } from './faults';
 import { KeyedLock } from './partitionLock';
 import { DlqReason, RejectedRecord } from './rejection';
 import { PartitionProducers } from './transactions';
@@ -98,9 +99,21 @@ export interface StageEnvironment {
   metrics: Metrics;
   /** Called when the consumer has stopped for good; the process should exit and be restarted. */
   onFatal(error: Error): void;
+  /** Failure injection for tests (nothing armed in production). */
+  faults: Faults;
 }
 
 const DEFAULT_STALL_MS = 120_000;
+/** Errors that mean a bug, not a passing condition: KafkaJS stops the consumer on them (fatal). */
+const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
+
+class RetriableBatchError extends Error {
+  readonly retriable = true;
+  constructor(readonly cause: Error) {
+    super(cause.message);
+    this.name = 'RetriableBatchError';
+  }
+}
 
 export async function startStage<T>(env: StageEnvironment, definition: StageDefinition<T>): Promise<RunningStage> {
   const { kafka, metrics } = env;
@@ -213,6 +226,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     const transactionId = randomUUID();
     const afterCommit = await producers.run(partition, async (transaction) => {
       const next = await work(transaction, { partition, transactionId });
+      env.faults.check(definition.name, 'before-commit');
       await transaction.sendOffsets({
         consumerGroupId: definition.groupId,
         topics: [{ topic: definition.topic, partitions: [{ partition, offset, metadata: transactionId } as { partition: number; offset: string }] }],
@@ -223,6 +237,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     onCommitted();
     if (!afterCommit) return;
     try {
+      env.faults.check(definition.name, 'after-commit');
       await afterCommit();
     } catch (error) {
       // Committed, but the follow-up did not finish (e.g. Redis unreachable): before any further
@@ -273,6 +288,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
       (BigInt(last) + 1n).toString(),
       async (sender, context) => {
         await sendBounded(sender, deadLetterMessages(dead), maxSendBytes);
+        env.faults.check(definition.name, 'handler-bug');
         return good.length > 0 ? definition.handle(good, sender, context) : undefined;
       },
       // Resolved as soon as the transaction commits, so a failing follow-up does not replay the batch.
@@ -297,8 +313,12 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
       try {
         await locks.run(payload.batch.partition, () => processBatch(payload));
       } catch (error) {
+        if (PROGRAMMING_ERRORS.has((error as Error).name)) throw error; // KafkaJS stops the consumer: fatal
         log.error({ partition: payload.batch.partition, err: { message: (error as Error).message, name: (error as Error).name } }, 'batch failed; it will be retried');
-        throw error;
+        // Nothing else is final: the batch's transaction was aborted (its producer replaced if need
+        // be), so it is safe to run again. KafkaJS would stop the consumer on a non-retriable
+        // protocol error (e.g. a fenced producer), so the error is marked retriable.
+        throw new RetriableBatchError(error as Error);
       }
     },
   });

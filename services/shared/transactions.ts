@@ -33,12 +33,21 @@ export class PartitionProducers {
     return `${this.transactionalIdPrefix}-${partition}`;
   }
 
-  /** The partition's producer, connected (which fences any earlier producer with the same id). */
+  /**
+   * The partition's producer, connected and initialised. KafkaJS registers the transactional id
+   * (InitProducerId, which fences earlier producers with that id and aborts their open
+   * transaction) only when the first transaction begins, so an empty one is begun and ended here.
+   */
   producer(partition: number): Promise<Producer> {
     let producer = this.producers.get(partition);
     if (!producer) {
       const created = createProducer(this.kafka, this.transactionalId(partition));
-      producer = created.connect().then(() => created);
+      producer = (async () => {
+        await created.connect();
+        const fence = await created.transaction();
+        await fence.abort();
+        return created;
+      })();
       producer.catch(() => this.producers.delete(partition));
       this.producers.set(partition, producer);
     }

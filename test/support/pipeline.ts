@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Partitioners, type Consumer, type IHeaders, type Kafka, type Producer } from 'kafkajs';
 import { startApp, type App, type ServiceName } from '../../services/app';
+import type { Archive } from '../../services/shared/archive';
 import { loadConfig, type Config } from '../../services/shared/config';
 import { TOPICS, type AuditEvent, type OwnershipEvent, type VisibilityRecord } from '../../services/shared/contracts';
 import { createKafka } from '../../services/shared/kafka';
@@ -54,11 +55,11 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(options: { env?: Record<string, string>; services?: ServiceName[] } = {}): Promise<Harness> {
+export async function startHarness(options: { env?: Record<string, string>; services?: ServiceName[]; archive?: Archive } = {}): Promise<Harness> {
   const config = testConfig(options.env);
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, 'srv-visibility-test', logs);
-  const app = await startApp({ config, logger, services: options.services });
+  const app = await startApp({ config, logger, services: options.services, archive: options.archive });
   // A stage that stops for good would exit the process; in tests it is recorded and asserted on.
   const fatal: Error[] = [];
   app.runtime.onFatal((error) => fatal.push(error));
@@ -105,6 +106,8 @@ export interface ReadMessage<T> {
   headers: Record<string, string>;
   partition: number;
   offset: string;
+  /** The Kafka timestamp (epoch millis, as a string). */
+  timestamp: string;
 }
 
 export interface ReadOptions<T> {
@@ -185,6 +188,7 @@ export async function readTopics<T = VisibilityRecord>(
                 headers,
                 partition: batch.partition,
                 offset: m.offset,
+                timestamp: m.timestamp,
               };
               if (!filter || filter(message)) messages.push(message);
               const key = `${batch.topic}/${batch.partition}`;
