@@ -22,6 +22,7 @@ import { Delivery, type Expired, type Routed } from './delivery';
 import { FanOutState, deliveredPairs, emptyDelta, isEmptyDelta, type PendingRecord, type StateDelta } from './fanOutState';
 import { LateOwnershipFeed, type LateWork } from './lateOwnershipFeed';
 import { planLateDeliveries } from './lateOwnership';
+import { partitionOfKey } from './partitioning';
 import { Punctuator } from './punctuator';
 
 export const FAN_OUT = 'fan-out';
@@ -40,13 +41,15 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   const log = logger.child({ stage: FAN_OUT });
   const redis: Redis = await runtime.redis(FAN_OUT);
   const reader = new OwnershipReader(redis);
-  const state = new FanOutState(redis, config.dedupTtlSeconds);
+  const state = new FanOutState(redis, config.dedupTtlSeconds, config.groupPrefix);
   const archiveStore = archive ?? (await Archive.open(config));
   const admin: Admin = runtime.kafka.admin();
   await admin.connect();
   const [{ partitions: recordPartitions }] = (await admin.fetchTopicMetadata({ topics: [TOPICS.visibilityRecords] })).topics;
   const delivery = new Delivery(config, codec, schemaIds, admin, archiveStore, state, metrics, log);
   const lateFeed = new LateOwnershipFeed(redis, state, recordPartitions.length, metrics, log);
+  const migrated = await state.migrateLegacyPending((deviceId) => partitionOfKey(deviceId, recordPartitions.length));
+  if (migrated > 0) log.info({ records: migrated }, 'waiting records moved from the single-instance layout to their partitions');
 
   /** Ownership for these devices, with cache and round-trip figures attributed to `purpose`. */
   async function loadOwnership(deviceIds: string[], purpose: 'batch' | 'pending' | 'late') {
@@ -89,6 +92,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
     transactionalIdPrefix: `${config.transactionalIdPrefix}-${FAN_OUT}`,
     maxSendBytes: config.maxSendBytes,
     stallMs: config.stageStallMs,
+    sessionTimeoutMs: config.sessionTimeoutMs,
     groupId: `${config.groupPrefix}-${FAN_OUT}`,
     fromBeginning: config.consumeFrom === 'earliest',
     topic: TOPICS.visibilityRecords,

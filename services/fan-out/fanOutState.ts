@@ -1,9 +1,10 @@
 // The fan-out's state in Redis, changed only by committed transactions:
-//   fanout:delivered:<eventId>    SET  parties that received the event (duplicate suppression, TTL)
-//   fanout:pending:<p>            ZSET eventId -> deadline, records of input partition p waiting for owners
-//   fanout:pending:records:<p>    HASH eventId -> record
-//   fanout:late:cursor:<p>        last own:changes entry partition p has reconciled
-//   fanout:intent:<p>             the state delta of p's transaction in flight, with its id
+// (all under fanout:{<GROUP_PREFIX>}:)
+//   delivered:<eventId>    SET  parties that received the event (duplicate suppression, TTL)
+//   pending:<p>            ZSET eventId -> deadline, records of input partition p waiting for owners
+//   pending:records:<p>    HASH eventId -> record
+//   late:cursor:<p>        last own:changes entry partition p has reconciled
+//   intent:<p>             the state delta of p's transaction in flight, with its id
 //
 // A transaction's state changes are first written as an intent, then the transaction commits
 // (carrying the intent's id as its offset-commit metadata), then the delta is applied and the
@@ -13,13 +14,18 @@ import type Redis from 'ioredis';
 import type { VisibilityRecord } from '../shared/contracts';
 import { execAll } from '../shared/redis';
 
-const KEYS = {
-  delivered: (eventId: string) => `fanout:delivered:${eventId}`,
-  pending: (partition: number) => `fanout:pending:${partition}`,
-  pendingRecords: (partition: number) => `fanout:pending:records:${partition}`,
-  lateCursor: (partition: number) => `fanout:late:cursor:${partition}`,
-  intent: (partition: number) => `fanout:intent:${partition}`,
-};
+/** Keys of one deployment (its GROUP_PREFIX): deployments sharing a Redis never see each other's state. */
+function keysOf(deployment: string) {
+  const base = `fanout:{${deployment}}`;
+  return {
+    delivered: (eventId: string) => `${base}:delivered:${eventId}`,
+    pending: (partition: number) => `${base}:pending:${partition}`,
+    pendingRecords: (partition: number) => `${base}:pending:records:${partition}`,
+    pendingPattern: `${base}:pending:[0-9]*`,
+    lateCursor: (partition: number) => `${base}:late:cursor:${partition}`,
+    intent: (partition: number) => `${base}:intent:${partition}`,
+  };
+}
 
 export interface PendingRecord {
   record: VisibilityRecord;
@@ -61,10 +67,15 @@ interface Intent {
 }
 
 export class FanOutState {
+  private readonly keys: ReturnType<typeof keysOf>;
+
   constructor(
     private readonly redis: Redis,
     private readonly ledgerTtlSeconds: number,
-  ) {}
+    deployment: string,
+  ) {
+    this.keys = keysOf(deployment);
+  }
 
   /** Parties each event was already delivered to: one round trip for the batch. */
   async deliveredTo(eventIds: string[]): Promise<Map<string, Set<string>>> {
@@ -72,7 +83,7 @@ export class FanOutState {
     const result = new Map<string, Set<string>>();
     if (unique.length === 0) return result;
     const pipeline = this.redis.pipeline();
-    for (const id of unique) pipeline.smembers(KEYS.delivered(id));
+    for (const id of unique) pipeline.smembers(this.keys.delivered(id));
     const replies = await execAll(pipeline);
     unique.forEach((id, i) => result.set(id, new Set(replies[i] as string[])));
     return result;
@@ -80,7 +91,7 @@ export class FanOutState {
 
   /** Partition p's waiting records, the longest-waiting first, at most `limit`. */
   async pending(partition: number, limit: number): Promise<PendingRecord[]> {
-    const flat = await this.redis.zrange(KEYS.pending(partition), '0', String(limit - 1), 'WITHSCORES');
+    const flat = await this.redis.zrange(this.keys.pending(partition), '0', String(limit - 1), 'WITHSCORES');
     if (flat.length === 0) return [];
     const ids: string[] = [];
     const deadlines: number[] = [];
@@ -88,7 +99,7 @@ export class FanOutState {
       ids.push(flat[i]);
       deadlines.push(Number(flat[i + 1]));
     }
-    const bodies = await this.redis.hmget(KEYS.pendingRecords(partition), ...ids);
+    const bodies = await this.redis.hmget(this.keys.pendingRecords(partition), ...ids);
     const result: PendingRecord[] = [];
     bodies.forEach((body, i) => {
       if (body) result.push({ record: JSON.parse(body) as VisibilityRecord, deadline: deadlines[i] });
@@ -99,50 +110,73 @@ export class FanOutState {
   async pendingCount(partitions: number[]): Promise<number> {
     if (partitions.length === 0) return 0;
     const pipeline = this.redis.pipeline();
-    for (const p of partitions) pipeline.zcard(KEYS.pending(p));
+    for (const p of partitions) pipeline.zcard(this.keys.pending(p));
     return ((await execAll(pipeline)) as number[]).reduce((a, b) => a + b, 0);
   }
 
   /** Every waiting record of every partition (tests, operators). */
   async allPending(): Promise<PendingRecord[]> {
-    const keys = await this.redis.keys('fanout:pending:[0-9]*');
+    const keys = await this.redis.keys(this.keys.pendingPattern);
     const all: PendingRecord[] = [];
     for (const key of keys) all.push(...(await this.pending(Number(key.split(':').pop()), 1_000_000)));
     return all;
   }
 
+  /**
+   * Moves records waiting under the single-instance layout of earlier versions (fanout:pending,
+   * fanout:pending:records) to their partitions' sets, so none is stranded by an upgrade.
+   */
+  async migrateLegacyPending(partitionOf: (deviceId: string) => number): Promise<number> {
+    const flat = await this.redis.zrange('fanout:pending', '0', '-1', 'WITHSCORES');
+    if (flat.length === 0) return 0;
+    const bodies = await this.redis.hgetall('fanout:pending:records');
+    const multi = this.redis.multi();
+    let moved = 0;
+    for (let i = 0; i < flat.length; i += 2) {
+      const body = bodies[flat[i]];
+      if (!body) continue;
+      const partition = partitionOf((JSON.parse(body) as VisibilityRecord).deviceId);
+      multi.zadd(this.keys.pending(partition), 'NX', flat[i + 1], flat[i]);
+      multi.hset(this.keys.pendingRecords(partition), flat[i], body);
+      moved++;
+    }
+    multi.del('fanout:pending', 'fanout:pending:records');
+    await execAll(multi);
+    return moved;
+  }
+
   async lateCursor(partition: number): Promise<string | null> {
-    return this.redis.get(KEYS.lateCursor(partition));
+    return this.redis.get(this.keys.lateCursor(partition));
   }
 
   /** Moves the cursor when no delivery depends on the changes it passes over. */
   async setLateCursor(partition: number, cursor: string): Promise<void> {
-    await this.redis.set(KEYS.lateCursor(partition), cursor);
+    await this.redis.set(this.keys.lateCursor(partition), cursor);
   }
 
   /** Before the commit: the delta and the id the commit will carry. */
   async writeIntent(partition: number, transactionId: string, delta: StateDelta): Promise<void> {
-    await this.redis.set(KEYS.intent(partition), JSON.stringify({ transactionId, delta } satisfies Intent));
+    await this.redis.set(this.keys.intent(partition), JSON.stringify({ transactionId, delta } satisfies Intent));
   }
 
   /** After the commit: the delta applied and the intent removed, atomically. */
   async apply(partition: number, delta: StateDelta): Promise<void> {
     const multi = this.redis.multi();
     for (const [eventId, parties] of delta.delivered) {
-      multi.sadd(KEYS.delivered(eventId), ...parties);
-      multi.expire(KEYS.delivered(eventId), this.ledgerTtlSeconds);
+      multi.sadd(this.keys.delivered(eventId), ...parties);
+      multi.expire(this.keys.delivered(eventId), this.ledgerTtlSeconds);
     }
     for (const { record, deadline } of delta.pendingAdded) {
       // NX: a repeated event keeps the deadline of its first arrival.
-      multi.zadd(KEYS.pending(partition), 'NX', String(deadline), record.eventId);
-      multi.hset(KEYS.pendingRecords(partition), record.eventId, JSON.stringify(record));
+      multi.zadd(this.keys.pending(partition), 'NX', String(deadline), record.eventId);
+      multi.hset(this.keys.pendingRecords(partition), record.eventId, JSON.stringify(record));
     }
     if (delta.pendingRemoved.length > 0) {
-      multi.zrem(KEYS.pending(partition), ...delta.pendingRemoved);
-      multi.hdel(KEYS.pendingRecords(partition), ...delta.pendingRemoved);
+      multi.zrem(this.keys.pending(partition), ...delta.pendingRemoved);
+      multi.hdel(this.keys.pendingRecords(partition), ...delta.pendingRemoved);
     }
-    if (delta.lateCursor !== undefined) multi.set(KEYS.lateCursor(partition), delta.lateCursor);
-    multi.del(KEYS.intent(partition));
+    if (delta.lateCursor !== undefined) multi.set(this.keys.lateCursor(partition), delta.lateCursor);
+    multi.del(this.keys.intent(partition));
     await execAll(multi);
   }
 
@@ -151,14 +185,14 @@ export class FanOutState {
    * commit witness carries its id), drops it otherwise. Returns what happened, for logs and tests.
    */
   async recover(partition: number, committedTransactionId: string | null): Promise<'applied' | 'discarded' | 'none'> {
-    const raw = await this.redis.get(KEYS.intent(partition));
+    const raw = await this.redis.get(this.keys.intent(partition));
     if (!raw) return 'none';
     const intent = JSON.parse(raw) as Intent;
     if (intent.transactionId === committedTransactionId) {
       await this.apply(partition, intent.delta);
       return 'applied';
     }
-    await this.redis.del(KEYS.intent(partition));
+    await this.redis.del(this.keys.intent(partition));
     return 'discarded';
   }
 }

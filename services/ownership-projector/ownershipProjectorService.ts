@@ -51,6 +51,7 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
       transactionalIdPrefix: `${config.transactionalIdPrefix}-${OWNERSHIP_PROJECTOR}`,
       maxSendBytes: config.maxSendBytes,
       stallMs: config.stageStallMs,
+    sessionTimeoutMs: config.sessionTimeoutMs,
       groupId: `${config.groupPrefix}-${OWNERSHIP_PROJECTOR}`,
       fromBeginning: config.consumeFrom === 'earliest',
       topic: TOPICS.ownershipEvents,

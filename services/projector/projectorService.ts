@@ -15,6 +15,7 @@ export async function startProjector(runtime: Runtime): Promise<RunningStage> {
       transactionalIdPrefix: `${config.transactionalIdPrefix}-${PROJECTOR}`,
       maxSendBytes: config.maxSendBytes,
       stallMs: config.stageStallMs,
+    sessionTimeoutMs: config.sessionTimeoutMs,
       groupId: `${config.groupPrefix}-${PROJECTOR}`,
       fromBeginning: config.consumeFrom === 'earliest',
       topic: TOPICS.auditEvents,

@@ -41,6 +41,11 @@ export interface Config {
   stageStallMs: number;
   /** Upper bound of one produce request, under the topics' max.message.bytes. */
   maxSendBytes: number;
+  /**
+   * Consumer group session timeout: how long a killed instance's partitions wait before another
+   * member (or its own restart) gets them. KafkaJS has no static membership, so this bounds recovery.
+   */
+  sessionTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -132,5 +137,6 @@ export function loadConfig(env: Env = process.env): Config {
     transactionalIdPrefix: text(env, 'TRANSACTIONAL_ID_PREFIX', text(env, 'GROUP_PREFIX', 'srv-visibility')),
     stageStallMs: integer(env, 'STAGE_STALL_MS', 120_000, 1000, 24 * 3600_000),
     maxSendBytes: integer(env, 'MAX_SEND_BYTES', 768 * 1024, 16 * 1024, 64 * 1024 * 1024),
+    sessionTimeoutMs: integer(env, 'SESSION_TIMEOUT_MS', 10_000, 6_000, 300_000),
   };
 }

@@ -56,6 +56,8 @@ export interface StageDefinition<T> {
   maxSendBytes?: number;
   /** A batch that has been received but not committed for this long makes the stage unhealthy. */
   stallMs?: number;
+  /** Consumer group session timeout (default 10 s): bounds how long a killed member holds its partitions. */
+  sessionTimeoutMs?: number;
   /** Async work before parsing a batch (e.g. fetching unseen schema ids). */
   prepare?(messages: KafkaMessage[]): Promise<void>;
   /** Turns one message into a value, or throws (RejectedRecord for a known reason). Synchronous. */
@@ -137,8 +139,8 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
 
   const consumer = kafka.consumer({
     groupId: definition.groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout: definition.sessionTimeoutMs ?? 10_000,
+    heartbeatInterval: Math.max(500, Math.floor((definition.sessionTimeoutMs ?? 10_000) / 10)),
     maxWaitTimeInMs: 100,
     readUncommitted: false,
     // Oversized audit events must still be read whole, so they can be dead-lettered untouched.
@@ -151,6 +153,15 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     const entry = topic?.partitions.find((p) => p.partition === partition);
     if (!entry || Number(entry.offset) < 0) return undefined;
     return { offset: entry.offset, transactionId: entry.metadata ?? null };
+  }
+
+  async function committedAfterAll(partition: number, transactionId: string): Promise<boolean> {
+    try {
+      await producers.producer(partition);
+      return (await fetchWitness(partition))?.transactionId === transactionId;
+    } catch {
+      return false; // unknown: the batch is retried, and recovery (ensureReady) runs first
+    }
   }
 
   /** First use of a partition after it was assigned: fence, learn the committed position, recover. */
@@ -224,15 +235,31 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     onCommitted: () => void = () => undefined,
   ): Promise<void> {
     const transactionId = randomUUID();
-    const afterCommit = await producers.run(partition, async (transaction) => {
-      const next = await work(transaction, { partition, transactionId });
-      env.faults.check(definition.name, 'before-commit');
-      await transaction.sendOffsets({
-        consumerGroupId: definition.groupId,
-        topics: [{ topic: definition.topic, partitions: [{ partition, offset, metadata: transactionId } as { partition: number; offset: string }] }],
+    let written: AfterCommit = undefined;
+    let afterCommit: AfterCommit;
+    try {
+      afterCommit = await producers.run(partition, async (transaction) => {
+        written = await work(transaction, { partition, transactionId });
+        env.faults.check(definition.name, 'before-commit');
+        await transaction.sendOffsets({
+          consumerGroupId: definition.groupId,
+          topics: [{ topic: definition.topic, partitions: [{ partition, offset, metadata: transactionId } as { partition: number; offset: string }] }],
+        });
+        return written;
       });
-      return next;
-    });
+    } catch (error) {
+      // A commit whose answer was lost (the broker went away during EndTxn) may have committed.
+      // A fresh producer with the partition's id completes or aborts it; the witness then says
+      // which. Treating a committed transaction as failed would process its batch a second time.
+      if (!(await committedAfterAll(partition, transactionId))) {
+        // Before the retry: fence again, re-read the witness (the committed offset becomes the
+        // floor below which records are skipped) and recover any state the witness confirms.
+        ready.delete(partition);
+        throw error;
+      }
+      log.warn({ partition, transactionId }, 'the commit reported a failure but had committed; carrying on');
+      afterCommit = written;
+    }
     committed.set(partition, offset);
     onCommitted();
     if (!afterCommit) return;
@@ -247,10 +274,10 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     }
   }
 
-  function parseAll(batch: EachBatchPayload['batch']): { good: Array<Parsed<T>>; dead: DeadLetter[] } {
+  function parseAll(batch: EachBatchPayload['batch'], messages: KafkaMessage[]): { good: Array<Parsed<T>>; dead: DeadLetter[] } {
     const good: Array<Parsed<T>> = [];
     const dead: DeadLetter[] = [];
-    for (const message of batch.messages) {
+    for (const message of messages) {
       const source: SourceMessage = {
         topic: batch.topic,
         partition: batch.partition,
@@ -277,10 +304,22 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     if (!uncommittedSince.has(batch.partition)) uncommittedSince.set(batch.partition, Date.now());
     await ensureReady(batch.partition);
+    // KafkaJS fetches the group's offsets when it joins, without waiting for a previous owner's
+    // transaction that is still completing (KIP-447's require_stable), so a new owner can start
+    // below what has been committed. Once fenced, the committed offset is stable: what lies below
+    // it was processed in a committed transaction and is skipped, never processed twice.
+    const floor = committed.get(batch.partition);
+    const messages = floor === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= BigInt(floor));
+    if (messages.length < batch.messages.length) log.info({ partition: batch.partition, skipped: batch.messages.length - messages.length, committed: floor }, 'skipped records a previous owner already committed');
+    if (messages.length === 0) {
+      resolveOffset(batch.lastOffset());
+      uncommittedSince.delete(batch.partition);
+      return;
+    }
     const timer = metrics.batchSeconds.startTimer({ service: definition.name });
-    metrics.consumed.inc({ service: definition.name, topic: batch.topic }, batch.messages.length);
-    if (definition.prepare) await definition.prepare(batch.messages);
-    const { good, dead } = parseAll(batch);
+    metrics.consumed.inc({ service: definition.name, topic: batch.topic }, messages.length);
+    if (definition.prepare) await definition.prepare(messages);
+    const { good, dead } = parseAll(batch, messages);
     // Past any transaction markers that came with the batch, so a drained group shows no lag.
     const last = batch.lastOffset();
     await commitTransaction(
@@ -295,7 +334,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
       () => resolveOffset(last),
     );
     uncommittedSince.delete(batch.partition);
-    log.debug({ partition: batch.partition, messages: batch.messages.length, dead: dead.length, ms: Math.round(timer() * 1000) }, 'batch committed');
+    log.debug({ partition: batch.partition, messages: messages.length, dead: dead.length, ms: Math.round(timer() * 1000) }, 'batch committed');
     for (const { source, rejection } of dead) {
       metrics.dlq.inc({ service: definition.name, reason: rejection.reason });
       log.warn({ reason: rejection.reason, error: rejection.message, topic: source.topic, partition: source.partition, offset: source.offset }, 'record sent to DLQ');

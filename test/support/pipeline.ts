@@ -138,6 +138,8 @@ export async function readTopics<T = VisibilityRecord>(
   { done, toEnd = false, timeoutMs = 30_000, raw = false, decodeAs = 'VisibilityRecord', filter }: ReadOptions<T>,
 ): Promise<Array<ReadMessage<T>>> {
   const messages: Array<ReadMessage<T>> = [];
+  // A rebalance of the reader's own group starts it over from the beginning: each offset counts once.
+  const seenOffsets = new Set<string>();
   for (const topic of topics) await waitFor(() => topicExists(kafka, topic), { timeoutMs, what: `topic ${topic}` });
   // Where each partition ends now; with toEnd the read stops when every one has been reached.
   const remaining = new Map<string, bigint>();
@@ -190,6 +192,9 @@ export async function readTopics<T = VisibilityRecord>(
                 offset: m.offset,
                 timestamp: m.timestamp,
               };
+              const position = `${message.topic}/${message.partition}/${message.offset}`;
+              if (seenOffsets.has(position)) continue;
+              seenOffsets.add(position);
               if (!filter || filter(message)) messages.push(message);
               const key = `${batch.topic}/${batch.partition}`;
               if (remaining.has(key) && BigInt(m.offset) + 1n >= remaining.get(key)!) remaining.delete(key);

@@ -1,0 +1,287 @@
+// npm run chaos: the three services as separate processes on the local stack, a workload with
+// Changes of Supplier mixed in, a backlog waiting before they start, and faults while it runs
+// (kill -9 of each service at random moments, a broker restart). Afterwards every party topic and
+// the archive are checked against what the input alone says they must hold.
+//   CHAOS_PROFILE=ci (default: short, for CI) | full (200,000 events, 100,000 of them as a backlog, 5 kills per service)
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Partitioners } from 'kafkajs';
+import { loadConfig } from '../../services/shared/config';
+import { TOPICS, partyTopic } from '../../services/shared/contracts';
+import { createKafka } from '../../services/shared/kafka';
+import { createLogger } from '../../services/shared/logger';
+import { REPO_ROOT } from '../../services/shared/paths';
+import { registerSchemas } from '../../services/shared/runtime';
+import { AvroCodec, createSchemaRegistry } from '../../services/shared/schemaRegistry';
+import { readTopics } from '../support/pipeline';
+import { compare, makeWorkload, type Comparison } from './workload';
+
+export interface ChaosProfile {
+  name: string;
+  devices: number;
+  events: number;
+  /** Of `events`, how many are written before the services start. */
+  backlog: number;
+  killsPerService: number;
+  brokerRestarts: number;
+  /** Audit events written per second while the faults happen. */
+  rate: number;
+}
+
+export const PROFILES: Record<string, ChaosProfile> = {
+  ci: { name: 'ci', devices: 500, events: 24_000, backlog: 8_000, killsPerService: 2, brokerRestarts: 1, rate: 1_000 },
+  full: { name: 'full', devices: 20_000, events: 200_000, backlog: 100_000, killsPerService: 5, brokerRestarts: 1, rate: 2_000 },
+};
+
+const SERVICES = ['ownership-projector', 'projector', 'fan-out'] as const;
+type Service = (typeof SERVICES)[number];
+
+export interface FaultRow extends Partial<Comparison> {
+  fault: string;
+  recoverySeconds?: number;
+}
+
+export interface ChaosReport {
+  profile: string;
+  rows: FaultRow[];
+  result: Comparison & { archiveRows: number; seconds: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runChaos(profile: ChaosProfile, say: (line: string) => void = console.log): Promise<ChaosReport> {
+  const started = Date.now();
+  const run = `chaos-${started.toString(36)}`;
+  const dir = path.join(REPO_ROOT, '.stack', 'chaos', run);
+  fs.mkdirSync(dir, { recursive: true });
+  const env = {
+    ...process.env,
+    GROUP_PREFIX: run,
+    ARCHIVE_PATH: path.join(dir, 'archive'),
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'info',
+    OWNERSHIP_WAIT_MS: '600000',
+    PENDING_SCAN_MS: '500',
+    SESSION_TIMEOUT_MS: '6000',
+  };
+  const config = loadConfig(env);
+  const kafka = createKafka(config, createLogger('error', 'chaos'), `${run}-driver`);
+  const admin = kafka.admin();
+  await admin.connect();
+  const codec = new AvroCodec(createSchemaRegistry(config));
+  const ids = await registerSchemas(codec);
+
+  // New groups start where the topics end now (not at the beginning of earlier traffic), pinned
+  // before any service runs so a service killed before its first commit cannot skip anything.
+  for (const [service, topic] of [['projector', TOPICS.auditEvents], ['ownership-projector', TOPICS.ownershipEvents], ['fan-out', TOPICS.visibilityRecords]] as const) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({ groupId: `${run}-${service}`, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
+  }
+
+  const workload = makeWorkload({ devices: profile.devices, events: profile.events, cosShare: 0.05 });
+  say(`${run}: ${profile.devices.toLocaleString('en-GB')} devices (${workload.devices.filter((d) => d.cos).length} with a CoS), ${profile.events.toLocaleString('en-GB')} audit events, ${profile.backlog.toLocaleString('en-GB')} of them as a backlog`);
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 30, maxRetryTime: 5_000 } });
+  await producer.connect();
+  const sendEvents = async (from: number, to: number) => {
+    const messages = workload.events.slice(from, to).map((e) => ({ key: e.requestId, value: codec.encodeSync(ids.auditEvent, e) }));
+    for (let i = 0; i < messages.length; i += 2_000) await producer.send({ topic: TOPICS.auditEvents, messages: messages.slice(i, i + 2_000) });
+  };
+  await producer.send({ topic: TOPICS.ownershipEvents, messages: workload.ownership.map((e) => ({ key: e.mpxn, value: codec.encodeSync(ids.ownershipEvent, e) })) });
+  await sendEvents(0, profile.backlog);
+
+  // The services, one process each, restartable.
+  const processes = new Map<Service, ChildProcess>();
+  let fanOutPort: number | undefined;
+  const start = (service: Service) => {
+    const out = fs.openSync(path.join(dir, `${service}.log`), 'a');
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'services', service, 'main.js')], { env, stdio: ['ignore', out, out] });
+    fs.closeSync(out);
+    processes.set(service, child);
+  };
+  const stop = async (service: Service, signal: NodeJS.Signals) => {
+    const child = processes.get(service);
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
+  /** Committed offsets (summed) and lag of a service's group; retried while the broker settles. */
+  const position = async (service: Service, topic: string): Promise<{ done: bigint; lag: number }> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await positionOnce(service, topic);
+      } catch (error) {
+        if (attempt >= 60) throw error;
+        await sleep(500);
+      }
+    }
+  };
+  const positionOnce = async (service: Service, topic: string) => {
+    const [committed] = await admin.fetchOffsets({ groupId: `${run}-${service}`, topics: [topic] });
+    const highs = await admin.fetchTopicOffsets(topic);
+    let lag = 0;
+    let done = 0n;
+    for (const high of highs) {
+      const offset = BigInt(committed.partitions.find((p) => p.partition === high.partition)?.offset ?? '-1');
+      done += offset < 0n ? 0n : offset;
+      lag += Number(BigInt(high.high) - (offset < 0n ? BigInt(high.low) : offset));
+    }
+    return { done, lag };
+  };
+  /** Seconds from the kill until the service's group commits again (or has nothing left to do). */
+  const recovery = async (service: Service, topic: string, killedAt: number, before: bigint): Promise<number> => {
+    for (const deadline = Date.now() + 180_000; Date.now() < deadline; await sleep(200)) {
+      const { done, lag } = await positionOnce(service, topic).catch(() => ({ done: before, lag: 1 }));
+      if (done > before || lag === 0) return (Date.now() - killedAt) / 1000;
+    }
+    throw new Error(`${service} made no progress on ${topic} within 180 s of being killed`);
+  };
+  // Whatever happens to this run, no service process outlives it (an orphan would go on
+  // consuming the shared topics and write copies of later runs' events).
+  const killAll = () => {
+    for (const child of processes.values()) if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  try {
+    return await faultsAndChecks();
+  } finally {
+    killAll();
+    process.removeListener('exit', killAll);
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+
+  async function faultsAndChecks(): Promise<ChaosReport> {
+  for (const service of SERVICES) start(service);
+  const rows: FaultRow[] = [{ fault: `backlog of ${profile.backlog.toLocaleString('en-GB')} before start` }];
+
+  // Faults spread over the live part of the run, at random moments.
+  const live = profile.events - profile.backlog;
+  const liveSeconds = live / profile.rate;
+  type Fault = { at: number; kind: 'kill'; service: Service } | { at: number; kind: 'broker' };
+  const faults: Fault[] = [];
+  for (const service of SERVICES) for (let k = 0; k < profile.killsPerService; k++) faults.push({ at: Math.random() * liveSeconds, kind: 'kill', service });
+  for (let b = 0; b < profile.brokerRestarts; b++) faults.push({ at: liveSeconds * (0.3 + 0.4 * Math.random()), kind: 'broker' });
+  faults.sort((a, b) => a.at - b.at);
+
+  const liveStart = Date.now();
+  const writer = (async () => {
+    for (let sent = profile.backlog; sent < profile.events; ) {
+      const next = Math.min(profile.events, sent + Math.ceil(profile.rate / 4));
+      await sendEvents(sent, next);
+      sent = next;
+      const due = liveStart + ((sent - profile.backlog) / profile.rate) * 1000;
+      if (due > Date.now()) await sleep(due - Date.now());
+    }
+  })();
+  for (const fault of faults) {
+    const due = liveStart + fault.at * 1000;
+    if (due > Date.now()) await sleep(due - Date.now());
+    if (fault.kind === 'kill') {
+      const topic = fault.service === 'projector' ? TOPICS.auditEvents : fault.service === 'fan-out' ? TOPICS.visibilityRecords : TOPICS.ownershipEvents;
+      const { done } = await position(fault.service, topic);
+      await stop(fault.service, 'SIGKILL');
+      const killedAt = Date.now();
+      start(fault.service);
+      const seconds = await recovery(fault.service, topic, killedAt, done);
+      rows.push({ fault: `kill -9 ${fault.service}`, recoverySeconds: seconds });
+      say(`  kill -9 ${fault.service} at ${fault.at.toFixed(1)} s: consuming again after ${seconds.toFixed(1)} s`);
+    } else {
+      const stopped = Date.now();
+      execFileSync('bash', [path.join(REPO_ROOT, 'infra', 'stack', 'kafka.sh'), 'stop'], { stdio: 'ignore' });
+      execFileSync('bash', [path.join(REPO_ROOT, 'infra', 'stack', 'kafka.sh'), 'start'], { stdio: 'ignore' });
+      const seconds = (Date.now() - stopped) / 1000;
+      rows.push({ fault: 'Kafka broker restart', recoverySeconds: seconds });
+      say(`  broker restarted at ${fault.at.toFixed(1)} s: back after ${seconds.toFixed(1)} s`);
+    }
+  }
+  await writer;
+  say(`  all ${profile.events.toLocaleString('en-GB')} events written after ${((Date.now() - started) / 1000).toFixed(0)} s; waiting for delivery`);
+
+  // Read every party topic of this run until the expected number of copies is there (or time runs out).
+  const parties = [...workload.suppliers, ...workload.operators];
+  const topics = parties.map(partyTopic);
+  const expectedCopies = [...workload.expected.values()].reduce((n, p) => n + p.length, 0);
+  const existing = new Set(await admin.listTopics());
+  const readable = topics.filter((t) => existing.has(t));
+  let lastSaid = Date.now();
+  await readTopics(kafka, codec, readable, {
+    done: (m) => {
+      if (Date.now() - lastSaid > 10_000) {
+        lastSaid = Date.now();
+        say(`  ${m.length.toLocaleString('en-GB')}/${expectedCopies.toLocaleString('en-GB')} copies on the party topics`);
+      }
+      return m.length >= expectedCopies;
+    },
+    timeoutMs: 300_000,
+  });
+  say(`  delivery complete after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  await sleep(3_000); // anything doubled would have arrived by now
+  const nowExisting = new Set(await admin.listTopics());
+  const copies = await readTopics(kafka, codec, topics.filter((t) => nowExisting.has(t)), { toEnd: true, timeoutMs: 120_000 });
+  const comparison = compare(
+    workload.expected,
+    copies.map((m) => ({ eventId: m.value.eventId, party: m.topic.slice(TOPICS.partyPrefix.length) })),
+  );
+  if (comparison.doubled > 0) {
+    const where = new Map<string, string[]>();
+    for (const m of copies) where.set(`${m.value.eventId}|${m.topic}`, [...(where.get(`${m.value.eventId}|${m.topic}`) ?? []), `${m.partition}/${m.offset}@${m.timestamp}`]);
+    say(`  doubled, for example: ${JSON.stringify([...where].filter(([, v]) => v.length > 1).slice(0, 5))}`);
+  }
+  fs.writeFileSync(path.join(dir, 'report.json'), JSON.stringify({ parties, comparison }, null, 2));
+
+  // The archive, through the fan-out's own lookup route (the embedded engine lives in its process).
+  for (const line of fs.readFileSync(path.join(dir, 'fan-out.log'), 'utf8').split('\n').reverse()) {
+    const match = /"httpPort":(\d+)/.exec(line);
+    if (match) {
+      fanOutPort = Number(match[1]);
+      break;
+    }
+  }
+  let archiveRows = 0;
+  for (const party of parties) {
+    const response = await fetch(`http://127.0.0.1:${fanOutPort}/archive?partyId=${party}&limit=100000`);
+    archiveRows += ((await response.json()) as { count: number }).count;
+  }
+  for (const service of SERVICES) await stop(service, 'SIGTERM');
+
+  const result = { ...comparison, archiveRows, seconds: Math.round((Date.now() - started) / 1000) };
+  rows.push({ fault: 'end of run', ...comparison });
+  printTable(profile, rows, result, say);
+  return { profile: profile.name, rows, result };
+  }
+}
+
+function printTable(profile: ChaosProfile, rows: FaultRow[], result: ChaosReport['result'], say: (line: string) => void): void {
+  const cell = (v: unknown, w: number) => String(v ?? '').padStart(w);
+  say(`\n${'fault'.padEnd(34)}${cell('recovery s', 11)}`);
+  for (const row of rows.slice(0, -1)) say(`${row.fault.padEnd(34)}${cell(row.recoverySeconds?.toFixed(1), 11)}`);
+  say(
+    `\n${['profile', 'events', 'expected', 'found', 'missing', 'doubled', 'unexpected', 'archive rows', 'seconds'].map((h) => h.padStart(12)).join('')}` +
+      `\n${[profile.name, profile.events, result.expectedCopies, result.found, result.missing, result.doubled, result.unexpected, result.archiveRows, result.seconds].map((v) => String(v).padStart(12)).join('')}`,
+  );
+}
+
+if (require.main === module) {
+  const base = PROFILES[process.env.CHAOS_PROFILE ?? 'ci'];
+  const profile = base && {
+    ...base,
+    ...(process.env.CHAOS_BROKER_RESTARTS ? { brokerRestarts: Number(process.env.CHAOS_BROKER_RESTARTS) } : {}),
+    ...(process.env.CHAOS_KILLS ? { killsPerService: Number(process.env.CHAOS_KILLS) } : {}),
+  };
+  if (!profile) {
+    console.error(`CHAOS_PROFILE must be one of ${Object.keys(PROFILES).join(', ')}`);
+    process.exit(2);
+  }
+  runChaos(profile)
+    .then(({ result }) => {
+      const ok = result.missing === 0 && result.doubled === 0 && result.unexpected === 0 && result.archiveRows === result.expectedCopies;
+      console.log(ok ? '\nchaos: every copy exactly once, archive exact' : '\nchaos: FAILED');
+      process.exit(ok ? 0 : 1);
+    })
+    .catch((error: Error) => {
+      console.error(`chaos failed: ${error.message}`);
+      process.exit(1);
+    });
+}

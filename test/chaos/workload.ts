@@ -1,0 +1,120 @@
+// The chaos run's input and, computed from it alone (never by the code under test), what every
+// party topic must hold. Pure.
+import { randomBytes } from 'node:crypto';
+import type { AuditEvent, OwnershipEvent } from '../../services/shared/contracts';
+
+const DAY = 86_400_000;
+
+function eui(): string {
+  return [...randomBytes(8)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join('-');
+}
+
+export interface Device {
+  deviceId: string;
+  mpan: string;
+  supplier: string;
+  operator: string;
+  /** A Change of Supplier: from `at` on, `to` is the supplier. */
+  cos?: { at: number; to: string };
+}
+
+export interface Workload {
+  suppliers: string[];
+  operators: string[];
+  devices: Device[];
+  ownership: OwnershipEvent[];
+  events: AuditEvent[];
+  /** eventId -> the parties that must receive exactly one copy. */
+  expected: Map<string, string[]>;
+}
+
+export function supplierAt(device: Device, t: number): string {
+  return device.cos && t >= device.cos.at ? device.cos.to : device.supplier;
+}
+
+export function makeWorkload(options: { devices: number; events: number; cosShare: number; now?: number }): Workload {
+  const now = options.now ?? Date.now();
+  const run = randomBytes(3).toString('hex');
+  const suppliers = Array.from({ length: 10 }, eui);
+  const operators = Array.from({ length: 4 }, eui);
+  const from = now - 60 * DAY;
+  const devices: Device[] = [];
+  const ownership: OwnershipEvent[] = [];
+  let n = 0;
+  const own = (e: Omit<OwnershipEvent, 'eventId' | 'deviceId' | 'deviceType' | 'partyId' | 'role'> & Partial<OwnershipEvent>): OwnershipEvent => ({
+    eventId: `chaos-${run}-own-${n++}`,
+    deviceId: null,
+    deviceType: null,
+    partyId: null,
+    role: null,
+    ...e,
+  });
+  for (let i = 0; i < options.devices; i++) {
+    const device: Device = {
+      deviceId: eui(),
+      mpan: String(1_000_000_000_000 + Math.floor(Math.random() * 8_999_999_999_999)),
+      supplier: suppliers[i % suppliers.length],
+      operator: operators[i % operators.length],
+    };
+    if (Math.random() < options.cosShare) device.cos = { at: now - Math.floor(Math.random() * 20 * DAY), to: suppliers[(i + 1) % suppliers.length] };
+    devices.push(device);
+    ownership.push(own({ type: 'DEVICE_ASSOCIATED', mpxn: device.mpan, deviceId: device.deviceId, deviceType: 'ESME', effectiveFrom: from }));
+    ownership.push(own({ type: 'SUPPLIER_REGISTERED', mpxn: device.mpan, partyId: device.supplier, role: 'IS', effectiveFrom: from }));
+    ownership.push(own({ type: 'NETWORK_OPERATOR_REGISTERED', mpxn: device.mpan, partyId: device.operator, role: 'ED', effectiveFrom: from }));
+    if (device.cos) ownership.push(own({ type: 'SUPPLIER_REGISTERED', mpxn: device.mpan, partyId: device.cos.to, role: 'IS', effectiveFrom: device.cos.at }));
+  }
+  const events: AuditEvent[] = [];
+  const expected = new Map<string, string[]>();
+  for (let i = 0; i < options.events; i++) {
+    const device = devices[Math.floor(Math.random() * devices.length)];
+    const eventTime = now - 60_000 - Math.floor(Math.random() * 20 * DAY);
+    const supplier = supplierAt(device, eventTime);
+    const originator = Math.random() < 0.8 ? supplier : eui();
+    const event: AuditEvent = {
+      eventId: `chaos-${run}-evt-${i}`,
+      messageType: 'SERVICE_REQUEST',
+      requestId: `${originator}:${device.deviceId}:${i}`,
+      serviceReference: '4.1',
+      serviceReferenceVariant: '4.1.1',
+      deviceId: device.deviceId,
+      originatorId: originator,
+      originatorRole: originator === supplier ? 'IS' : 'OU',
+      eventTime,
+      responseCode: null,
+      payload: randomBytes(64),
+    };
+    events.push(event);
+    expected.set(event.eventId, [supplier, device.operator]);
+  }
+  return { suppliers, operators, devices, ownership, events, expected };
+}
+
+export interface Comparison {
+  expectedCopies: number;
+  found: number;
+  missing: number;
+  doubled: number;
+  unexpected: number;
+}
+
+/** Compares what the party topics hold ((eventId, party) pairs, one per copy read) with what they must. */
+export function compare(expected: Map<string, string[]>, copies: Array<{ eventId: string; party: string }>): Comparison {
+  const counts = new Map<string, number>();
+  for (const { eventId, party } of copies) counts.set(`${eventId}|${party}`, (counts.get(`${eventId}|${party}`) ?? 0) + 1);
+  let expectedCopies = 0;
+  let missing = 0;
+  let doubled = 0;
+  const wanted = new Set<string>();
+  for (const [eventId, parties] of expected) {
+    for (const party of parties) {
+      expectedCopies++;
+      wanted.add(`${eventId}|${party}`);
+      const n = counts.get(`${eventId}|${party}`) ?? 0;
+      if (n === 0) missing++;
+      if (n > 1) doubled += n - 1;
+    }
+  }
+  let unexpected = 0;
+  for (const [key, n] of counts) if (!wanted.has(key)) unexpected += n;
+  return { expectedCopies, found: copies.length, missing, doubled, unexpected };
+}
