@@ -113,6 +113,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
         if (unknown.length > 0) metrics.pending.inc(unknown.length);
       });
     },
+    unresolvedTransaction: (partition) => state.intentTransaction(partition),
     recover: async (partition, witness) => {
       const outcome = await state.recover(partition, witness?.transactionId ?? null);
       if (outcome !== 'none') log.info({ partition, outcome }, 'state of an interrupted transaction recovered');

@@ -180,6 +180,12 @@ export class FanOutState {
     await execAll(multi);
   }
 
+  /** The transaction a leftover intent belongs to, if any. */
+  async intentTransaction(partition: number): Promise<string | null> {
+    const raw = await this.redis.get(this.keys.intent(partition));
+    return raw ? (JSON.parse(raw) as Intent).transactionId : null;
+  }
+
   /**
    * After a crash or a failed follow-up: applies the intent if its transaction committed (the
    * commit witness carries its id), drops it otherwise. Returns what happened, for logs and tests.

@@ -69,6 +69,11 @@ export interface StageDefinition<T> {
    * before any work on it: finish what a crash interrupted (see CommitWitness).
    */
   recover?(partition: number, witness: CommitWitness | undefined): Promise<void>;
+  /**
+   * The id of a transaction whose outcome recovery needs (e.g. the one a leftover intent belongs
+   * to). The stage waits briefly for the witness to name it before deciding it did not commit.
+   */
+  unresolvedTransaction?(partition: number): Promise<string | null>;
   /** The instance lost this partition (after any work on it finished). */
   revoked?(partition: number): Promise<void>;
 }
@@ -106,6 +111,7 @@ export interface StageEnvironment {
 }
 
 const DEFAULT_STALL_MS = 120_000;
+const WITNESS_GRACE_MS = 3_000;
 /** Errors that mean a bug, not a passing condition: KafkaJS stops the consumer on them (fatal). */
 const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
 
@@ -170,7 +176,15 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     if (!pending) {
       pending = (async () => {
         await producers.producer(partition);
-        const witness = await fetchWitness(partition);
+        let witness = await fetchWitness(partition);
+        // Fencing waits for the previous owner's last transaction to complete, but the group
+        // coordinator may show its offsets a moment later (KafkaJS cannot ask for stable offsets,
+        // KIP-447): a transaction recovery asks about gets a short grace period to appear.
+        const asked = await definition.unresolvedTransaction?.(partition);
+        for (const deadline = Date.now() + WITNESS_GRACE_MS; asked && witness?.transactionId !== asked && Date.now() < deadline; ) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          witness = await fetchWitness(partition);
+        }
         if (witness) committed.set(partition, witness.offset);
         else committed.delete(partition);
         await definition.recover?.(partition, witness);
