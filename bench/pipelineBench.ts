@@ -5,6 +5,8 @@ import path from 'node:path';
 import { Partitioners } from 'kafkajs';
 import { startApp } from '../services/app';
 import { loadConfig } from '../services/shared/config';
+import { startGroupsAtEnd } from '../services/shared/groups';
+import { createKafka } from '../services/shared/kafka';
 import { TOPICS, type AuditEvent, type OwnershipEvent } from '../services/shared/contracts';
 import { createLogger } from '../services/shared/logger';
 import { loadDuisSamples } from '../services/cli/duisSamples';
@@ -28,7 +30,16 @@ async function main(): Promise<void> {
   results.micro = micro;
 
   console.log(`\n== pipeline on the local stack: ${EVENTS.toLocaleString('en-GB')} audit events, ${DEVICES.toLocaleString('en-GB')} devices`);
-  const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', GROUP_PREFIX: 'srv-visibility-bench', HTTP_PORT: '0', PENDING_SCAN_MS: '1000' });
+  // A deployment of its own per run, its groups started at the topics' current end: the bench
+  // measures its own traffic, whatever earlier runs, tests or bad records the topics hold.
+  const prefix = `srv-visibility-bench-${Date.now().toString(36)}`;
+  const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', GROUP_PREFIX: prefix, HTTP_PORT: '0', PENDING_SCAN_MS: '1000' });
+  {
+    const setup = createKafka(config, createLogger('error', 'bench-setup')).admin();
+    await setup.connect();
+    await startGroupsAtEnd(setup, prefix);
+    await setup.disconnect();
+  }
   const app = await startApp({ config, logger: createLogger(process.env.BENCH_LOG_LEVEL ?? 'error', 'bench') });
   const { kafka, codec, schemaIds, metrics } = app.runtime;
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -45,7 +56,7 @@ async function main(): Promise<void> {
   };
   const drained = async () => {
     for (;;) {
-      const l = (await lag('srv-visibility-bench-projector', TOPICS.auditEvents)) + (await lag('srv-visibility-bench-fan-out', TOPICS.visibilityRecords)) + (await lag('srv-visibility-bench-ownership-projector', TOPICS.ownershipEvents));
+      const l = (await lag(`${prefix}-projector`, TOPICS.auditEvents)) + (await lag(`${prefix}-fan-out`, TOPICS.visibilityRecords)) + (await lag(`${prefix}-ownership-projector`, TOPICS.ownershipEvents));
       if (l === 0) return;
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Partitioners } from 'kafkajs';
 import { loadConfig } from '../../services/shared/config';
 import { TOPICS, partyTopic } from '../../services/shared/contracts';
+import { startGroupsAtEnd } from '../../services/shared/groups';
 import { createKafka } from '../../services/shared/kafka';
 import { createLogger } from '../../services/shared/logger';
 import { REPO_ROOT } from '../../services/shared/paths';
@@ -74,10 +75,7 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
 
   // New groups start where the topics end now (not at the beginning of earlier traffic), pinned
   // before any service runs so a service killed before its first commit cannot skip anything.
-  for (const [service, topic] of [['projector', TOPICS.auditEvents], ['ownership-projector', TOPICS.ownershipEvents], ['fan-out', TOPICS.visibilityRecords]] as const) {
-    const ends = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({ groupId: `${run}-${service}`, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
-  }
+  await startGroupsAtEnd(admin, run);
 
   const workload = makeWorkload({ devices: profile.devices, events: profile.events, cosShare: 0.05 });
   say(`${run}: ${profile.devices.toLocaleString('en-GB')} devices (${workload.devices.filter((d) => d.cos).length} with a CoS), ${profile.events.toLocaleString('en-GB')} audit events, ${profile.backlog.toLocaleString('en-GB')} of them as a backlog`);
