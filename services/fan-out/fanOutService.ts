@@ -17,7 +17,7 @@ import { FLAGS, TOPICS, type VisibilityRecord } from '../shared/contracts';
 import { resolveOwners } from '../shared/ownership';
 import { OwnershipReader } from '../shared/ownershipStore';
 import type { Runtime } from '../shared/runtime';
-import { startStage, type AfterCommit, type RunningStage, type TransactionContext } from '../shared/stage';
+import { stageSettings, startStage, type AfterCommit, type RunningStage, type TransactionContext } from '../shared/stage';
 import { Delivery, type Expired, type Routed } from './delivery';
 import { FanOutState, deliveredPairs, emptyDelta, isEmptyDelta, type PendingRecord, type StateDelta } from './fanOutState';
 import { LateOwnershipFeed, type LateWork } from './lateOwnershipFeed';
@@ -88,13 +88,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   const copiesCount = (copies: VisibilityRecord[]) => metrics.produced.inc({ service: FAN_OUT, destination: 'party' }, copies.length);
 
   const stage = await startStage(runtime.stageEnvironment(), {
-    name: FAN_OUT,
-    transactionalIdPrefix: `${config.transactionalIdPrefix}-${FAN_OUT}`,
-    maxSendBytes: config.maxSendBytes,
-    stallMs: config.stageStallMs,
-    sessionTimeoutMs: config.sessionTimeoutMs,
-    groupId: `${config.groupPrefix}-${FAN_OUT}`,
-    fromBeginning: config.consumeFrom === 'earliest',
+    ...stageSettings(config, FAN_OUT),
     topic: TOPICS.visibilityRecords,
     prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
     parse: (source) => codec.decodeSync<VisibilityRecord>(source.value, 'VisibilityRecord').value,

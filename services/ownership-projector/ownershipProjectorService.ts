@@ -12,7 +12,7 @@ import type { Logger } from '../shared/logger';
 import type { Runtime } from '../shared/runtime';
 import { RejectedRecord } from '../shared/rejection';
 import { sendBounded } from '../shared/boundedSend';
-import { startStage, type Parsed, type RunningStage } from '../shared/stage';
+import { stageSettings, startStage, type Parsed, type RunningStage } from '../shared/stage';
 import { factKey, factToEvent, validateOwnershipEvent } from './ownershipFacts';
 
 export const OWNERSHIP_PROJECTOR = 'ownership-projector';
@@ -47,36 +47,30 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
     logger.info({ facts: replayed }, 'ownership store was empty: rebuilt from sat.ownership.events and visibility.ownership.facts');
   }
   const stage = await startStage(runtime.stageEnvironment(), {
-      name: OWNERSHIP_PROJECTOR,
-      transactionalIdPrefix: `${config.transactionalIdPrefix}-${OWNERSHIP_PROJECTOR}`,
-      maxSendBytes: config.maxSendBytes,
-      stallMs: config.stageStallMs,
-    sessionTimeoutMs: config.sessionTimeoutMs,
-      groupId: `${config.groupPrefix}-${OWNERSHIP_PROJECTOR}`,
-      fromBeginning: config.consumeFrom === 'earliest',
-      topic: TOPICS.ownershipEvents,
-      prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
-      parse: (source): OwnershipEntry => {
-        if (source.value === null) return { tombstone: true };
-        const event = codec.decodeSync<Partial<OwnershipEvent>>(source.value, 'OwnershipEvent').value;
-        return { eventId: event.eventId!, fact: validateOwnershipEvent(event) };
-      },
-      handle: async (entries, sender) => {
-        const batch = entries.filter(isFactEntry);
-        for (const { source } of entries.filter((entry) => !isFactEntry(entry))) {
-          metrics.ownershipTombstones.inc();
-          logger.debug({ topic: source.topic, partition: source.partition, offset: source.offset, key: source.key?.toString() }, 'tombstone skipped');
-        }
-        if (batch.length === 0) return;
-        await writeFacts(redis, batch.map((p) => p.value.fact));
-        const messages = batch.map(({ value: { eventId, fact } }) => ({
-          key: factKey(fact),
-          value: codec.encodeSync(runtime.schemaIds.ownershipFact, factToEvent(fact, eventId)),
-        }));
-        await sendBounded(sender, [{ topic: TOPICS.ownershipFacts, messages }], config.maxSendBytes);
-        for (const { value } of batch) metrics.ownershipFacts.inc({ type: value.fact.kind });
-      },
-    });
+    ...stageSettings(config, OWNERSHIP_PROJECTOR),
+    topic: TOPICS.ownershipEvents,
+    prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
+    parse: (source): OwnershipEntry => {
+      if (source.value === null) return { tombstone: true };
+      const event = codec.decodeSync<Partial<OwnershipEvent>>(source.value, 'OwnershipEvent').value;
+      return { eventId: event.eventId!, fact: validateOwnershipEvent(event) };
+    },
+    handle: async (entries, sender) => {
+      const batch = entries.filter(isFactEntry);
+      for (const { source } of entries.filter((entry) => !isFactEntry(entry))) {
+        metrics.ownershipTombstones.inc();
+        logger.debug({ topic: source.topic, partition: source.partition, offset: source.offset, key: source.key?.toString() }, 'tombstone skipped');
+      }
+      if (batch.length === 0) return;
+      await writeFacts(redis, batch.map((p) => p.value.fact));
+      const messages = batch.map(({ value: { eventId, fact } }) => ({
+        key: factKey(fact),
+        value: codec.encodeSync(runtime.schemaIds.ownershipFact, factToEvent(fact, eventId)),
+      }));
+      await sendBounded(sender, [{ topic: TOPICS.ownershipFacts, messages }], config.maxSendBytes);
+      for (const { value } of batch) metrics.ownershipFacts.inc({ type: value.fact.kind });
+    },
+  });
   return { ...stage, redis };
 }
 

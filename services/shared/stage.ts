@@ -13,6 +13,7 @@ import { sendBounded, type Sender } from './boundedSend';
 import { deadLetterMessages, type DeadLetter, type SourceMessage } from './dlq';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
+import type { Config } from './config';
 import type { Faults } from './faults';
 import { KeyedLock } from './partitionLock';
 import { DlqReason, RejectedRecord } from './rejection';
@@ -108,6 +109,19 @@ export interface StageEnvironment {
   onFatal(error: Error): void;
   /** Failure injection for tests (nothing armed in production). */
   faults: Faults;
+}
+
+/** The settings every stage takes from the configuration, by stage name. */
+export function stageSettings(config: Config, name: string) {
+  return {
+    name,
+    groupId: `${config.groupPrefix}-${name}`,
+    transactionalIdPrefix: `${config.transactionalIdPrefix}-${name}`,
+    fromBeginning: config.consumeFrom === 'earliest',
+    maxSendBytes: config.maxSendBytes,
+    stallMs: config.stageStallMs,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+  } satisfies Partial<StageDefinition<unknown>>;
 }
 
 const DEFAULT_STALL_MS = 120_000;
