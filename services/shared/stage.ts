@@ -376,12 +376,13 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: definition.concurrency ?? 6,
-    eachBatch: async (payload) => {
+    eachBatch: async (fetched) => {
+      const { partition } = fetched.batch;
       try {
-        await locks.run(payload.batch.partition, () => processBatch(payload));
+        await locks.run(partition, () => processBatch(fetched));
       } catch (error) {
         if (PROGRAMMING_ERRORS.has((error as Error).name)) throw error; // KafkaJS stops the consumer: fatal
-        log.error({ partition: payload.batch.partition, err: { message: (error as Error).message, name: (error as Error).name } }, 'batch failed; it will be retried');
+        log.error({ partition, err: { message: (error as Error).message, name: (error as Error).name } }, 'batch failed; it will be retried');
         // Nothing else is final: the batch's transaction was aborted (its producer replaced if need
         // be), so it is safe to run again. KafkaJS would stop the consumer on a non-retriable
         // protocol error (e.g. a fenced producer), so the error is marked retriable.
