@@ -43,16 +43,25 @@ function expectExactlyOnce(counts: Map<string, number>, events: AuditEvent[]): v
   expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
 }
 
-const eventsFor = (devices: string[], supplier: string, perDevice: number, extra: Partial<AuditEvent> = {}) =>
-  devices.flatMap((deviceId) => Array.from({ length: perDevice }, () => auditEvent({ deviceId, originatorId: supplier, ...extra })));
-
-test('a crash between the commit and the state update: recovery applies the committed state, so a repeated event is not delivered again', async () => {
+/** Starts a harness, registers n devices to a new supplier, waits until that is stored, runs `body`, stops. */
+async function withOwnedEstate(n: number, body: (harness: Harness, supplier: string, devices: string[]) => Promise<void>): Promise<void> {
   const supplier = randomEui64();
-  const { devices, ownership } = estate(6, supplier);
+  const { devices, ownership } = estate(n, supplier);
   const harness = await startHarness();
   try {
     await harness.sendOwnership(ownership);
     await drained(harness);
+    await body(harness, supplier, devices);
+  } finally {
+    await harness.stop();
+  }
+}
+
+const eventsFor = (devices: string[], supplier: string, perDevice: number, extra: Partial<AuditEvent> = {}) =>
+  devices.flatMap((deviceId) => Array.from({ length: perDevice }, () => auditEvent({ deviceId, originatorId: supplier, ...extra })));
+
+test('a crash between the commit and the state update: recovery applies the committed state, so a repeated event is not delivered again', async () => {
+  await withOwnedEstate(6, async (harness, supplier, devices) => {
     // Every fan-out transaction's follow-up (the ledger) fails once, as if the process died there.
     harness.app.runtime.faults.arm('fan-out', 'after-commit', 1_000);
     const events = eventsFor(devices, supplier, 3);
@@ -66,18 +75,11 @@ test('a crash between the commit and the state update: recovery applies the comm
     await harness.app.fanOut!.punctuate();
     expectExactlyOnce(await copiesOn(harness, supplier, devices, events.length), events);
     expect(harness.logs.text).toContain('"outcome":"applied"');
-  } finally {
-    await harness.stop();
-  }
+  });
 });
 
 test('a transaction that fails before its commit leaves no copy and no state behind; the replay delivers once', async () => {
-  const supplier = randomEui64();
-  const { devices, ownership } = estate(6, supplier);
-  const harness = await startHarness();
-  try {
-    await harness.sendOwnership(ownership);
-    await drained(harness);
+  await withOwnedEstate(6, async (harness, supplier, devices) => {
     harness.app.runtime.faults.arm('fan-out', 'before-commit', 3);
     harness.app.runtime.faults.arm('projector', 'before-commit', 2);
     const events = eventsFor(devices, supplier, 2);
@@ -87,18 +89,11 @@ test('a transaction that fails before its commit leaves no copy and no state beh
     // The archive holds each copy once, although aborted attempts inserted rows too.
     const archived = await harness.app.fanOut!.archive.find({ recipientPartyId: supplier, limit: 1000 });
     expect(archived.map((r) => r.eventId).sort()).toEqual(events.map((e) => e.eventId).sort());
-  } finally {
-    await harness.stop();
-  }
+  });
 });
 
 test('a producer fenced by another with its transactional id is replaced, and delivery goes on exactly once', async () => {
-  const supplier = randomEui64();
-  const { devices, ownership } = estate(12, supplier);
-  const harness = await startHarness();
-  try {
-    await harness.sendOwnership(ownership);
-    await drained(harness);
+  await withOwnedEstate(12, async (harness, supplier, devices) => {
     const first = eventsFor(devices, supplier, 1);
     await harness.sendAudit(first);
     await copiesOn(harness, supplier, devices, first.length);
@@ -118,9 +113,7 @@ test('a producer fenced by another with its transactional id is replaced, and de
     expectExactlyOnce(await copiesOn(harness, supplier, devices, first.length + second.length), [...first, ...second]);
     const metrics = await harness.app.runtime.metrics.registry.getSingleMetricAsString('visibility_transactions_total');
     expect(metrics).toMatch(/service="fan-out",outcome="producer_recreated"} [1-9]/);
-  } finally {
-    await harness.stop();
-  }
+  });
 });
 
 test('two fan-out instances share the partitions and deliver every copy exactly once', async () => {
