@@ -2,11 +2,10 @@
 // Redis, embedded ClickHouse): N audit events with real DUIS payloads, every copy delivered.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Partitioners } from 'kafkajs';
 import { startApp } from '../services/app';
 import { loadConfig } from '../services/shared/config';
 import { startGroupsAtEnd } from '../services/shared/groups';
-import { createKafka } from '../services/shared/kafka';
+import { createKafka, createProducer } from '../services/shared/kafka';
 import { TOPICS, type AuditEvent, type OwnershipEvent } from '../services/shared/contracts';
 import { createLogger } from '../services/shared/logger';
 import { loadDuisSamples } from '../services/cli/duisSamples';
@@ -34,15 +33,10 @@ async function main(): Promise<void> {
   // measures its own traffic, whatever earlier runs, tests or bad records the topics hold.
   const prefix = `srv-visibility-bench-${Date.now().toString(36)}`;
   const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', GROUP_PREFIX: prefix, HTTP_PORT: '0', PENDING_SCAN_MS: '1000' });
-  {
-    const setup = createKafka(config, createLogger('error', 'bench-setup')).admin();
-    await setup.connect();
-    await startGroupsAtEnd(setup, prefix);
-    await setup.disconnect();
-  }
+  await startGroupsAtEnd(createKafka(config, createLogger('error', 'bench-setup')), prefix);
   const app = await startApp({ config, logger: createLogger(process.env.BENCH_LOG_LEVEL ?? 'error', 'bench') });
   const { kafka, codec, schemaIds, metrics } = app.runtime;
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createProducer(kafka);
   await producer.connect();
   const admin = kafka.admin();
   await admin.connect();

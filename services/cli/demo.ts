@@ -94,7 +94,7 @@ async function demo(): Promise<void> {
   // electricity meter of B, three on B's hub, two on B's gas meter): the demo waits for them.
   const expected = 2 * 6 + 3 + 2 + 2 * 2;
   const received: VisibilityRecord[] = [];
-  const reader = kafka.consumer({ groupId: `srv-visibility-demo-reader-${run}`, maxWaitTimeInMs: 200 });
+  const reader = kafka.consumer({ kafkaJS: { groupId: `srv-visibility-demo-reader-${run}`, maxWaitTimeInMs: 200, fromBeginning: true } });
   await reader.connect();
   const topics = [BRIGHT, NORTHERN, GRID, GAS].map(partyTopic);
   const admin = kafka.admin();
@@ -105,7 +105,7 @@ async function demo(): Promise<void> {
     await new Promise((r) => setTimeout(r, 300));
   }
   await admin.disconnect();
-  await reader.subscribe({ topics, fromBeginning: true });
+  await reader.subscribe({ topics });
   const done = new Promise<void>((resolve) => {
     void reader.run({
       eachBatch: async ({ batch }) => {

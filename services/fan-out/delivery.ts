@@ -2,7 +2,7 @@
 // already delivered), records without owners to visibility.unowned, and both to the archive.
 // The Kafka timestamp is the time of writing (the producer's default), never eventTime: retention
 // counts from when a record was written, so a copy of an old event is not deleted on arrival.
-import type { Admin } from 'kafkajs';
+import type { Admin } from '../shared/kafka';
 import type { Archive } from '../shared/archive';
 import { sendBounded, type Sender } from '../shared/boundedSend';
 import type { Config } from '../shared/config';

@@ -10,7 +10,7 @@
 // Each batch and each timer step is one Kafka transaction of p's producer (fenced per partition)
 // carrying p's offsets; the state it changes (ledger, waiting records, late-ownership cursor) is
 // applied after the commit from an intent the commit witnesses (fanOutState.ts).
-import type { Admin } from 'kafkajs';
+import type { Admin } from '../shared/kafka';
 import type Redis from 'ioredis';
 import { Archive } from '../shared/archive';
 import { FLAGS, TOPICS, type VisibilityRecord } from '../shared/contracts';
@@ -45,7 +45,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   const archiveStore = archive ?? (await Archive.open(config));
   const admin: Admin = runtime.kafka.admin();
   await admin.connect();
-  const [{ partitions: recordPartitions }] = (await admin.fetchTopicMetadata({ topics: [TOPICS.visibilityRecords] })).topics;
+  const [{ partitions: recordPartitions }] = await admin.fetchTopicMetadata({ topics: [TOPICS.visibilityRecords] });
   const delivery = new Delivery(config, codec, schemaIds, admin, archiveStore, state, metrics, log);
   const lateFeed = new LateOwnershipFeed(redis, state, recordPartitions.length, metrics, log);
   const migrated = await state.migrateLegacyPending((deviceId) => partitionOfKey(deviceId, recordPartitions.length));

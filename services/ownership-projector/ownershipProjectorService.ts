@@ -3,7 +3,8 @@
 //                                    -> visibility.ownership.facts (changelog, compacted by fact identity)
 // On an empty store it first replays both topics, so ownership survives Redis losing its data.
 import type Redis from 'ioredis';
-import type { Kafka } from 'kafkajs';
+import type { Kafka } from '../shared/kafka';
+import { readToEnd } from '../shared/topicReader';
 import { TOPICS, type OwnershipEvent } from '../shared/contracts';
 import type { OwnershipFact } from '../shared/ownership';
 import { announceRebuild, isInitialised, writeFacts } from '../shared/ownershipStore';
@@ -108,62 +109,35 @@ async function replayTopic(
 ): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  const starts = await admin.fetchTopicOffsetsByTimestamp(topic, 0);
-  await admin.disconnect();
-  const remaining = new Map<number, bigint>();
   let total = 0;
-  for (const end of ends) {
-    const start = BigInt(starts.find((s) => s.partition === end.partition)?.offset ?? end.low);
-    const high = BigInt(end.high);
-    if (high > start) {
-      remaining.set(end.partition, high);
-      total += Number(high - start);
-    }
+  try {
+    for (const end of await admin.fetchTopicOffsets(topic)) total += Number(BigInt(end.high) - BigInt(end.low));
+  } finally {
+    await admin.disconnect();
   }
-  if (remaining.size === 0) return 0;
-  const groupId = `srv-visibility-ownership-replay-${process.pid}-${Date.now()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   let written = 0;
   let seen = 0;
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            const high = remaining.get(batch.partition);
-            if (high === undefined) return;
-            await codec.prefetch(batch.messages.map((m) => m.value));
-            const facts: OwnershipFact[] = [];
-            for (const message of batch.messages) {
-              if (BigInt(message.offset) >= high) break;
-              seen++;
-              if (message.value === null) continue; // a tombstone: compaction's delete marker, no fact
-              try {
-                facts.push(validateOwnershipEvent(codec.decodeSync<Partial<OwnershipEvent>>(message.value, 'OwnershipEvent').value));
-              } catch (error) {
-                if (!(error instanceof RejectedRecord)) throw error;
-              }
-            }
-            await writeFacts(redis, facts, { announce: false });
-            written += facts.length;
-            onProgress(seen, total);
-            if (BigInt(batch.lastOffset()) + 1n >= high) remaining.delete(batch.partition);
-            if (remaining.size === 0) resolve();
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-    const cleanup = kafka.admin();
-    await cleanup.connect();
-    await cleanup.deleteGroups([groupId]).catch(() => undefined);
-    await cleanup.disconnect();
-  }
+  await readToEnd(
+    kafka,
+    [topic],
+    async ({ messages }) => {
+      await codec.prefetch(messages.map((m) => m.value));
+      const facts: OwnershipFact[] = [];
+      for (const message of messages) {
+        seen++;
+        if (message.value === null) continue; // a tombstone: compaction's delete marker, no fact
+        try {
+          facts.push(validateOwnershipEvent(codec.decodeSync<Partial<OwnershipEvent>>(message.value, 'OwnershipEvent').value));
+        } catch (error) {
+          if (!(error instanceof RejectedRecord)) throw error;
+        }
+      }
+      await writeFacts(redis, facts, { announce: false });
+      written += facts.length;
+      onProgress(seen, total);
+    },
+    { timeoutMs: 30 * 60_000, failOnTimeout: true },
+  );
   logger.debug({ topic, seen, written }, 'ownership replay finished');
   return written;
 }

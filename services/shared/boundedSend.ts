@@ -1,9 +1,9 @@
-// Sends in requests of bounded size. KafkaJS puts all of one send's messages for a partition into
-// one record batch; a batch larger than the topic's max.message.bytes is refused with
-// MESSAGE_TOO_LARGE and retried forever. Splitting by bytes keeps every batch under the limit; a
-// single message larger than the bound still goes alone (topics that must take such messages, like
-// the DLQ, allow them).
-import type { Message, Producer, TopicMessages } from 'kafkajs';
+// Sends in calls of bounded size. A record batch larger than the topic's max.message.bytes is
+// refused with MESSAGE_TOO_LARGE; librdkafka bounds its own batches (batch.size), and splitting
+// each call by bytes keeps that true whatever client or settings run underneath. A single message
+// larger than the bound still goes alone (topics that must take such messages, like the DLQ,
+// allow them).
+import type { Message, Producer, TopicMessages } from './kafka';
 
 /** Default bound per send: under the broker's default max.message.bytes (1 MiB) with room for overhead. */
 export const DEFAULT_MAX_SEND_BYTES = 768 * 1024;
@@ -47,9 +47,10 @@ export function chunkTopicMessages(topicMessages: TopicMessages[], maxBytes: num
   return chunks;
 }
 
-/** Writes every message, in order, in sends of at most maxBytes. */
+/**
+ * Writes every message in sends of at most maxBytes. The sends are queued at once and awaited
+ * together: the idempotent producer keeps each partition's order, and acks=all is the producer's.
+ */
 export async function sendBounded(sender: Sender, topicMessages: TopicMessages[], maxBytes = DEFAULT_MAX_SEND_BYTES): Promise<void> {
-  for (const chunk of chunkTopicMessages(topicMessages, maxBytes)) {
-    await sender.sendBatch({ acks: -1, topicMessages: chunk });
-  }
+  await Promise.all(chunkTopicMessages(topicMessages, maxBytes).map((chunk) => sender.sendBatch({ topicMessages: chunk })));
 }

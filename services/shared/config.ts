@@ -43,9 +43,14 @@ export interface Config {
   maxSendBytes: number;
   /**
    * Consumer group session timeout: how long a killed instance's partitions wait before another
-   * member (or its own restart) gets them. KafkaJS has no static membership, so this bounds recovery.
+   * member gets them. With KAFKA_INSTANCE_ID set, a restarted instance takes its own back at once.
    */
   sessionTimeoutMs: number;
+  /**
+   * Static group membership: a stable id of this instance, unique among the deployment's running
+   * instances (e.g. the pod name of a StatefulSet). Unset: dynamic membership.
+   */
+  kafkaInstanceId?: string;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +106,13 @@ function url(env: Env, name: string, fallback: string | undefined, protocols: st
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const DISCLOSURE: readonly DisclosurePolicy[] = ['own-requests', 'owners', 'none'];
 
+function instanceId(env: Env): string | undefined {
+  const value = env.KAFKA_INSTANCE_ID?.trim();
+  if (!value) return undefined;
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(value)) throw new ConfigError(`KAFKA_INSTANCE_ID "${value}" must be 1-100 letters, digits, '.', '_' or '-'`);
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   for (const [name, why] of Object.entries(RETIRED)) {
     if (env[name] !== undefined && env[name]!.trim() !== '') throw new ConfigError(`${name} is no longer supported: ${why}`);
@@ -138,5 +150,6 @@ export function loadConfig(env: Env = process.env): Config {
     stageStallMs: integer(env, 'STAGE_STALL_MS', 120_000, 1000, 24 * 3600_000),
     maxSendBytes: integer(env, 'MAX_SEND_BYTES', 768 * 1024, 16 * 1024, 64 * 1024 * 1024),
     sessionTimeoutMs: integer(env, 'SESSION_TIMEOUT_MS', 10_000, 6_000, 300_000),
+    kafkaInstanceId: instanceId(env),
   };
 }

@@ -1,5 +1,5 @@
 // The dead-letter queue: the original key and bytes, untouched, with headers saying why.
-import type { IHeaders, TopicMessages } from 'kafkajs';
+import type { IHeaders, TopicMessages } from './kafka';
 import { TOPICS } from './contracts';
 import type { RejectedRecord } from './rejection';
 

@@ -1,6 +1,6 @@
 // Consumer groups of one deployment, by stage, and a way to start new ones at the current end of
 // their topics (benchmarks and fault runs measure their own traffic, not what is already there).
-import type { Admin } from 'kafkajs';
+import type { Kafka } from './kafka';
 import { TOPICS } from './contracts';
 
 export const STAGE_INPUTS = {
@@ -12,11 +12,24 @@ export const STAGE_INPUTS = {
 /**
  * Commits, for each stage's group under `groupPrefix`, the current end of its input topic. Done
  * before any service of the deployment runs, so a service killed before its first commit cannot
- * skip anything written after this point.
+ * skip anything written after this point. (The admin API here has no "alter group offsets"; a
+ * consumer that never joins the group commits for it, as an empty group accepts.)
  */
-export async function startGroupsAtEnd(admin: Admin, groupPrefix: string): Promise<void> {
-  for (const [stage, topic] of Object.entries(STAGE_INPUTS)) {
-    const ends = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({ groupId: `${groupPrefix}-${stage}`, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
+export async function startGroupsAtEnd(kafka: Kafka, groupPrefix: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const [stage, topic] of Object.entries(STAGE_INPUTS)) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const committer = kafka.consumer({ kafkaJS: { groupId: `${groupPrefix}-${stage}`, autoCommit: false } });
+      await committer.connect();
+      try {
+        await committer.commitOffsets(ends.map((e) => ({ topic, partition: e.partition, offset: e.high })));
+      } finally {
+        await committer.disconnect();
+      }
+    }
+  } finally {
+    await admin.disconnect();
   }
 }

@@ -14,6 +14,11 @@ export class KeyedLock<K> {
     return next;
   }
 
+  /** Is work running or queued on this key? */
+  busy(key: K): boolean {
+    return this.tails.has(key);
+  }
+
   /** Resolves when all work queued so far has finished. */
   async idle(): Promise<void> {
     await Promise.all([...this.tails.values()]);

@@ -1,6 +1,6 @@
 // Everything a service needs from the outside world, built once per process from the Config:
 // logger, metrics, Kafka client and producer, Avro codec with the contract's schema ids, Redis.
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, Producer } from './kafka';
 import type Redis from 'ioredis';
 import { loadConfig, type Config } from './config';
 import { TOPICS } from './contracts';

@@ -8,7 +8,8 @@
 // (runOnPartition) shares. Every offset commit carries a fresh transaction id as its metadata:
 // the witness a service uses after a crash to tell whether its last transaction committed.
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { sendOffsetsWithMetadata, type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage } from './kafka';
 import { sendBounded, type Sender } from './boundedSend';
 import { deadLetterMessages, type DeadLetter, type SourceMessage } from './dlq';
 import type { Logger } from './logger';
@@ -16,6 +17,7 @@ import type { Metrics } from './metrics';
 import type { Config } from './config';
 import type { Faults } from './faults';
 import { KeyedLock } from './partitionLock';
+import { PartitionEnds } from './partitionEnds';
 import { DlqReason, RejectedRecord } from './rejection';
 import { PartitionProducers } from './transactions';
 
@@ -59,6 +61,14 @@ export interface StageDefinition<T> {
   stallMs?: number;
   /** Consumer group session timeout (default 10 s): bounds how long a killed member holds its partitions. */
   sessionTimeoutMs?: number;
+  /**
+   * Static group membership (KIP-345): a stable id for this instance. A restarted instance with
+   * the same id takes its partitions back at once, without waiting for the session timeout.
+   * Must be unique among the running instances of the deployment.
+   */
+  instanceId?: string;
+  /** Most records handed to one batch (default 1,000). */
+  maxBatchSize?: number;
   /** Async work before parsing a batch (e.g. fetching unseen schema ids). */
   prepare?(messages: KafkaMessage[]): Promise<void>;
   /** Turns one message into a value, or throws (RejectedRecord for a known reason). Synchronous. */
@@ -121,21 +131,16 @@ export function stageSettings(config: Config, name: string) {
     maxSendBytes: config.maxSendBytes,
     stallMs: config.stageStallMs,
     sessionTimeoutMs: config.sessionTimeoutMs,
+    instanceId: config.kafkaInstanceId ? `${config.kafkaInstanceId}-${name}` : undefined,
   } satisfies Partial<StageDefinition<unknown>>;
 }
 
 const DEFAULT_STALL_MS = 120_000;
 const WITNESS_GRACE_MS = 3_000;
-/** Errors that mean a bug, not a passing condition: KafkaJS stops the consumer on them (fatal). */
+/** Errors that mean a bug, not a passing condition: replaying the batch would fail the same way (fatal). */
 const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
-
-class RetriableBatchError extends Error {
-  readonly retriable = true;
-  constructor(readonly cause: Error) {
-    super(cause.message);
-    this.name = 'RetriableBatchError';
-  }
-}
+/** How often idle partitions are checked for trailing transaction markers to commit past. */
+const MARKER_COMMIT_INTERVAL_MS = 500;
 
 export async function startStage<T>(env: StageEnvironment, definition: StageDefinition<T>): Promise<RunningStage> {
   const { kafka, metrics } = env;
@@ -157,19 +162,38 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
   let crashed = false;
   let stopping = false;
 
-  const consumer = kafka.consumer({
-    groupId: definition.groupId,
-    sessionTimeout: definition.sessionTimeoutMs ?? 10_000,
-    heartbeatInterval: Math.max(500, Math.floor((definition.sessionTimeoutMs ?? 10_000) / 10)),
-    maxWaitTimeInMs: 100,
-    readUncommitted: false,
-    // Oversized audit events must still be read whole, so they can be dead-lettered untouched.
-    maxBytesPerPartition: 16 * 1024 * 1024,
-    maxBytes: 32 * 1024 * 1024,
-  });
+  let resolveJoined: () => void = () => undefined;
+  const joined = new Promise<void>((resolve) => (resolveJoined = resolve));
+  const consumer: Consumer = kafka.consumer({
+    kafkaJS: {
+      groupId: definition.groupId,
+      fromBeginning: definition.fromBeginning ?? true,
+      autoCommit: false,
+      sessionTimeout: definition.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: Math.max(500, Math.floor((definition.sessionTimeoutMs ?? 10_000) / 10)),
+      maxWaitTimeInMs: 100,
+      // Read committed only (the client's default): an aborted upstream transaction is never seen.
+      readUncommitted: false,
+    },
+    'js.consumer.max.batch.size': definition.maxBatchSize ?? 1_000,
+    'enable.partition.eof': true, // see partitionEnds.ts
+    ...(definition.instanceId ? { 'group.instance.id': definition.instanceId } : {}),
+    // The client fetches committed offsets with require_stable (KIP-447) and grows its fetch size
+    // past an oversized record, so such a record is still read whole and can be dead-lettered.
+    rebalance_cb: (error: { code: number }, partitions: Array<{ topic: string; partition: number }>) => {
+      const mine = partitions.filter((p) => p.topic === definition.topic).map((p) => p.partition);
+      if (error.code === KafkaJS.ErrorCodes.ERR__ASSIGN_PARTITIONS) {
+        onAssignment([...new Set([...assignment, ...mine])]);
+        resolveJoined();
+      } else {
+        onAssignment([...assignment].filter((p) => !mine.includes(p)));
+      }
+    },
+  } as KafkaJS.ConsumerConstructorConfig);
 
   async function fetchWitness(partition: number): Promise<CommitWitness | undefined> {
-    const [topic] = await admin.fetchOffsets({ groupId: definition.groupId, topics: [definition.topic] });
+    // Stable offsets only: a transaction still completing makes the broker answer "retry", never an older offset.
+    const [topic] = await admin.fetchOffsets({ groupId: definition.groupId, topics: [definition.topic], requireStableOffsets: true } as Parameters<Admin['fetchOffsets']>[0]);
     const entry = topic?.partitions.find((p) => p.partition === partition);
     if (!entry || Number(entry.offset) < 0) return undefined;
     return { offset: entry.offset, transactionId: entry.metadata ?? null };
@@ -191,9 +215,9 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
       pending = (async () => {
         await producers.producer(partition);
         let witness = await fetchWitness(partition);
-        // Fencing waits for the previous owner's last transaction to complete, but the group
-        // coordinator may show its offsets a moment later (KafkaJS cannot ask for stable offsets,
-        // KIP-447): a transaction recovery asks about gets a short grace period to appear.
+        // Fencing waits for the previous owner's last transaction to complete and the offset fetch
+        // asks for stable offsets; a transaction recovery asks about still gets a short grace
+        // period to appear, in case the coordinator moved (a broker restart) in between.
         const asked = await definition.unresolvedTransaction?.(partition);
         for (const deadline = Date.now() + WITNESS_GRACE_MS; asked && witness?.transactionId !== asked && Date.now() < deadline; ) {
           await new Promise((resolve) => setTimeout(resolve, 100));
@@ -209,7 +233,30 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     return pending;
   }
 
-  async function onAssignment(partitions: number[]): Promise<void> {
+  const ends = new PartitionEnds(definition.topic);
+  const markerCommits = new Set<number>();
+  /**
+   * Moves an idle partition's offset past trailing transaction markers (partitionEnds.ts), in a
+   * transaction of its own, so a caught-up group reports zero lag, as a Java consumer's would.
+   */
+  function commitPastMarkers(): void {
+    for (const partition of assignment) {
+      if (stopping || markerCommits.has(partition) || uncommittedSince.has(partition) || locks.busy(partition)) continue;
+      if (ends.markerOffset(partition, committed.get(partition)) === undefined) continue;
+      markerCommits.add(partition);
+      void locks
+        .run(partition, async () => {
+          if (!assignment.has(partition) || stopping) return;
+          await ensureReady(partition);
+          const target = ends.markerOffset(partition, committed.get(partition));
+          if (target !== undefined) await commitTransaction(partition, target, async () => undefined);
+        })
+        .catch((error: Error) => log.warn({ partition, err: { message: error.message } }, 'committing past transaction markers failed; retried later'))
+        .finally(() => markerCommits.delete(partition));
+    }
+  }
+
+  function onAssignment(partitions: number[]): void {
     const next = new Set(partitions);
     const lost = [...assignment].filter((p) => !next.has(p));
     assignment = next;
@@ -219,41 +266,12 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
         ready.delete(partition);
         committed.delete(partition);
         uncommittedSince.delete(partition);
+        ends.forget(partition);
         await producers.release(partition);
         await definition.revoked?.(partition);
       });
     }
   }
-
-  const joined = new Promise<void>((resolve) => {
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      void onAssignment(payload.memberAssignment[definition.topic] ?? []);
-      resolve();
-    });
-  });
-  // A fetch that held only transaction markers (or aborted records) is not handed to eachBatch;
-  // its offsets are committed anyway (offsets alone, in a transaction), as the Java consumer's
-  // position would be, so a caught-up group reports zero lag instead of one per partition.
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.batchSize !== 0 || payload.topic !== definition.topic || payload.lastOffset === null) return;
-    const partition = payload.partition;
-    const next = (BigInt(payload.lastOffset) + 1n).toString();
-    void locks
-      .run(partition, async () => {
-        if (!assignment.has(partition) || stopping) return;
-        await ensureReady(partition);
-        const current = committed.get(partition);
-        if (current !== undefined && BigInt(current) >= BigInt(next)) return;
-        await commitTransaction(partition, next, async () => undefined);
-      })
-      .catch((error: Error) => log.warn({ partition, err: { message: error.message } }, 'committing past transaction markers failed; retried on the next fetch'));
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart || stopping) return;
-    crashed = true;
-    log.fatal({ err: { name: payload.error.name, message: payload.error.message } }, 'consumer stopped for good');
-    env.onFatal(payload.error);
-  });
 
   /** One transaction: DLQ entries, the handler's output, the offsets with a fresh witness. */
   async function commitTransaction(
@@ -269,10 +287,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
       afterCommit = await producers.run(partition, async (transaction) => {
         written = await work(transaction, { partition, transactionId });
         env.faults.check(definition.name, 'before-commit');
-        await transaction.sendOffsets({
-          consumerGroupId: definition.groupId,
-          topics: [{ topic: definition.topic, partitions: [{ partition, offset, metadata: transactionId } as { partition: number; offset: string }] }],
-        });
+        await sendOffsetsWithMetadata(transaction, consumer, [{ topic: definition.topic, partition, offset, metadata: transactionId }]);
         return written;
       });
     } catch (error) {
@@ -328,14 +343,13 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     return { good, dead };
   }
 
-  const processBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+  const processBatch = async ({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload) => {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     if (!uncommittedSince.has(batch.partition)) uncommittedSince.set(batch.partition, Date.now());
     await ensureReady(batch.partition);
-    // KafkaJS fetches the group's offsets when it joins, without waiting for a previous owner's
-    // transaction that is still completing (KIP-447's require_stable), so a new owner can start
-    // below what has been committed. Once fenced, the committed offset is stable: what lies below
-    // it was processed in a committed transaction and is skipped, never processed twice.
+    // Defence in depth: once fenced, the committed offset is stable, and what lies below it was
+    // processed in a committed transaction; should the consumer start below it (a position
+    // fetched before a previous owner's transaction completed), those records are skipped.
     const floor = committed.get(batch.partition);
     const messages = floor === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= BigInt(floor));
     if (messages.length < batch.messages.length) log.info({ partition: batch.partition, skipped: batch.messages.length - messages.length, committed: floor }, 'skipped records a previous owner already committed');
@@ -359,21 +373,22 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
         return good.length > 0 ? definition.handle(good, sender, context) : undefined;
       },
       // Resolved as soon as the transaction commits, so a failing follow-up does not replay the batch.
-      () => resolveOffset(last),
+      () => {
+        resolveOffset(last);
+        uncommittedSince.delete(batch.partition);
+      },
     );
-    uncommittedSince.delete(batch.partition);
     log.debug({ partition: batch.partition, messages: messages.length, dead: dead.length, ms: Math.round(timer() * 1000) }, 'batch committed');
     for (const { source, rejection } of dead) {
       metrics.dlq.inc({ service: definition.name, reason: rejection.reason });
       log.warn({ reason: rejection.reason, error: rejection.message, topic: source.topic, partition: source.partition, offset: source.offset }, 'record sent to DLQ');
     }
-    await heartbeat();
   };
 
   await consumer.connect();
-  await consumer.subscribe({ topic: definition.topic, fromBeginning: definition.fromBeginning ?? true });
+  ends.attach(consumer);
+  await consumer.subscribe({ topics: [definition.topic] });
   await consumer.run({
-    autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: definition.concurrency ?? 6,
     eachBatch: async (fetched) => {
@@ -381,15 +396,23 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
       try {
         await locks.run(partition, () => processBatch(fetched));
       } catch (error) {
-        if (PROGRAMMING_ERRORS.has((error as Error).name)) throw error; // KafkaJS stops the consumer: fatal
-        log.error({ partition, err: { message: (error as Error).message, name: (error as Error).name } }, 'batch failed; it will be retried');
-        // Nothing else is final: the batch's transaction was aborted (its producer replaced if need
-        // be), so it is safe to run again. KafkaJS would stop the consumer on a non-retriable
-        // protocol error (e.g. a fenced producer), so the error is marked retriable.
-        throw new RetriableBatchError(error as Error);
+        const { name, message } = error as Error;
+        if (PROGRAMMING_ERRORS.has(name) && !stopping) {
+          // A bug replays the same way every time: stop, so the supervisor restarts the process
+          // (and an operator sees it) instead of looping on the batch.
+          crashed = true;
+          log.fatal({ partition, err: { name, message } }, 'stage stopped for good');
+          env.onFatal(error as Error);
+        } else {
+          log.error({ partition, err: { message, name, code: (error as { code?: number }).code } }, 'batch failed; it will be retried');
+        }
+        // The batch's transaction was aborted (its producer replaced if need be): the client
+        // seeks back and hands the batch over again.
+        throw error;
       }
     },
   });
+  const markerTimer = setInterval(commitPastMarkers, MARKER_COMMIT_INTERVAL_MS);
   log.info({ topic: definition.topic, groupId: definition.groupId }, 'stage started');
 
   return {
@@ -410,6 +433,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     healthy: () => !crashed && [...uncommittedSince.values()].every((since) => Date.now() - since < (definition.stallMs ?? DEFAULT_STALL_MS)),
     stop: async () => {
       stopping = true;
+      clearInterval(markerTimer);
       await consumer.disconnect();
       await locks.idle();
       await producers.close();

@@ -1,5 +1,5 @@
 // Topic layout and provisioning. Idempotent: existing topics are left as they are.
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig } from './kafka';
 import { TOPICS } from './contracts';
 import type { Logger } from './logger';
 
@@ -47,7 +47,7 @@ export async function ensureTopics(admin: Admin, topics: ITopicConfig[], logger:
   const missing = topics.filter((t) => !existing.has(t.topic));
   if (missing.length === 0) return [];
   try {
-    await admin.createTopics({ topics: missing, waitForLeaders: true });
+    await admin.createTopics({ topics: missing });
   } catch (error) {
     // Another instance may have created them between list and create.
     if (!/already exists/i.test((error as Error).message)) throw error;

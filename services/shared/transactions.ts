@@ -1,23 +1,20 @@
-// Transactional producers, one per input partition, the way Kafka Streams' EOS-alpha fences:
-// the transactional id names the partition (`<prefix>-<topic>-<partition>`), so whichever
-// instance is given a partition initialises its producer and thereby fences any earlier owner
-// (a paused "zombie" instance can no longer commit for that partition). KafkaJS has no
-// consumer-group-aware fencing (KIP-447), so this is the fencing this client allows.
+// Transactional producers, one per input partition: the transactional id names the partition
+// (`<prefix>-<topic>-<partition>`), so whichever instance is given a partition registers the id
+// and thereby fences any earlier owner's producer and aborts its open transaction. Offsets are
+// also sent with the consumer's group generation (KIP-447), so a member that lost the partition
+// in a rebalance cannot commit for it either: two fences, one per failure mode.
 //
-// A producer whose commit or abort failed is left in a state KafkaJS will not recover from; it
-// is dropped and a fresh one (same transactional id) is made for the next transaction.
-import type { Kafka, Producer, Transaction } from 'kafkajs';
-import { createProducer } from './kafka';
+// A producer whose commit or abort failed may be in a state it will not recover from; it is
+// dropped and a fresh one (same transactional id) is made for the next transaction.
+import { createProducer, type Kafka, type Producer, type Transaction } from './kafka';
 import type { Logger } from './logger';
 
-function errorType(error: unknown): string | undefined {
-  for (let e = error as { type?: string; originalError?: unknown; cause?: unknown } | undefined; e; e = (e.originalError ?? e.cause) as typeof e) {
-    if (e.type) return e.type;
-  }
-  return undefined;
-}
-
 export type TransactionOutcome = 'committed' | 'aborted' | 'producer_recreated';
+
+function describe(error: unknown): { message: string; code?: number } {
+  const e = error as { message?: string; code?: number } | undefined;
+  return { message: String(e?.message ?? error), code: e?.code };
+}
 
 export class PartitionProducers {
   private readonly producers = new Map<number, Promise<Producer>>();
@@ -33,62 +30,44 @@ export class PartitionProducers {
     return `${this.transactionalIdPrefix}-${partition}`;
   }
 
-  /**
-   * The partition's producer, connected and initialised. KafkaJS registers the transactional id
-   * (InitProducerId, which fences earlier producers with that id and aborts their open
-   * transaction) only when the first transaction begins, so an empty one is begun and ended here.
-   */
+  /** The partition's producer, connected; connecting registers the id (InitProducerId) and fences. */
   producer(partition: number): Promise<Producer> {
     let producer = this.producers.get(partition);
     if (!producer) {
       const created = createProducer(this.kafka, this.transactionalId(partition));
-      producer = (async () => {
-        await created.connect();
-        const fence = await created.transaction();
-        await fence.abort();
-        return created;
-      })();
+      producer = created.connect().then(() => created);
       producer.catch(() => this.producers.delete(partition));
       this.producers.set(partition, producer);
     }
     return producer;
   }
 
-  /**
-   * Runs `work` in one transaction of the partition's producer: commit on success, abort on
-   * failure. CONCURRENT_TRANSACTIONS (the coordinator still finishing the previous commit; the
-   * Java client retries it internally, KafkaJS does not) retries the whole transaction, so `work`
-   * must be safe to run again.
-   */
-  async run<T>(partition: number, work: (transaction: Transaction) => Promise<T>, attempts = 20): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const producer = await this.producer(partition);
-      const transaction = await producer.transaction();
-      try {
-        const result = await work(transaction);
-        await transaction.commit();
-        this.onOutcome('committed');
-        return result;
-      } catch (error) {
-        const aborted = await transaction.abort().then(
-          () => true,
-          () => false,
-        );
-        this.onOutcome('aborted');
-        const retriable = errorType(error) === 'CONCURRENT_TRANSACTIONS';
-        if (!aborted || !retriable) await this.recreate(partition, error as Error);
-        if (!retriable || attempt >= attempts) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
-      }
+  /** Runs `work` in one transaction of the partition's producer: commit on success, abort on failure. */
+  async run<T>(partition: number, work: (transaction: Transaction) => Promise<T>): Promise<T> {
+    const producer = await this.producer(partition);
+    const transaction = await producer.transaction();
+    try {
+      const result = await work(transaction);
+      await transaction.commit();
+      this.onOutcome('committed');
+      return result;
+    } catch (error) {
+      const aborted = await transaction.abort().then(
+        () => true,
+        () => false,
+      );
+      this.onOutcome('aborted');
+      if (!aborted) await this.recreate(partition, error);
+      throw error;
     }
   }
 
   /** Drops a producer whose state cannot be trusted; the next transaction makes a fresh one. */
-  private async recreate(partition: number, cause: Error): Promise<void> {
+  private async recreate(partition: number, cause: unknown): Promise<void> {
     const producer = this.producers.get(partition);
     this.producers.delete(partition);
     this.onOutcome('producer_recreated');
-    this.logger.warn({ partition, transactionalId: this.transactionalId(partition), err: { message: cause.message, type: errorType(cause) } }, 'transaction failed; the producer will be recreated');
+    this.logger.warn({ partition, transactionalId: this.transactionalId(partition), err: describe(cause) }, 'transaction failed; the producer will be recreated');
     if (producer) await producer.then((p) => p.disconnect()).catch(() => undefined);
   }
 

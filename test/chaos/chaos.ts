@@ -6,11 +6,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Partitioners } from 'kafkajs';
 import { loadConfig } from '../../services/shared/config';
 import { TOPICS, partyTopic } from '../../services/shared/contracts';
 import { startGroupsAtEnd } from '../../services/shared/groups';
-import { createKafka } from '../../services/shared/kafka';
+import { createKafka, createProducer } from '../../services/shared/kafka';
 import { createLogger } from '../../services/shared/logger';
 import { REPO_ROOT } from '../../services/shared/paths';
 import { registerSchemas } from '../../services/shared/runtime';
@@ -75,11 +74,11 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
 
   // New groups start where the topics end now (not at the beginning of earlier traffic), pinned
   // before any service runs so a service killed before its first commit cannot skip anything.
-  await startGroupsAtEnd(admin, run);
+  await startGroupsAtEnd(kafka, run);
 
   const workload = makeWorkload({ devices: profile.devices, events: profile.events, cosShare: 0.05 });
   say(`${run}: ${profile.devices.toLocaleString('en-GB')} devices (${workload.devices.filter((d) => d.cos).length} with a CoS), ${profile.events.toLocaleString('en-GB')} audit events, ${profile.backlog.toLocaleString('en-GB')} of them as a backlog`);
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 30, maxRetryTime: 5_000 } });
+  const producer = createProducer(kafka);
   await producer.connect();
   const sendEvents = async (from: number, to: number) => {
     const messages = workload.events.slice(from, to).map((e) => ({ key: e.requestId, value: codec.encodeSync(ids.auditEvent, e) }));

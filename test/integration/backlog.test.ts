@@ -1,9 +1,8 @@
 // A backlog of 100,000 audit events waiting before the services start: fetches of many MB per
 // partition must become produce requests the broker accepts (max.message.bytes), and every copy
 // must arrive exactly once.
-import { Partitioners } from 'kafkajs';
 import { TOPICS, partyTopic, type AuditEvent, type OwnershipEvent } from '../../services/shared/contracts';
-import { createKafka } from '../../services/shared/kafka';
+import { createKafka, createProducer } from '../../services/shared/kafka';
 import { createLogger } from '../../services/shared/logger';
 import { registerSchemas } from '../../services/shared/runtime';
 import { AvroCodec, createSchemaRegistry } from '../../services/shared/schemaRegistry';
@@ -17,7 +16,7 @@ const DAY = 86_400_000;
 test(`a backlog of ${BACKLOG.toLocaleString('en-GB')} audit events before the services start is delivered exactly once`, async () => {
   const config = testConfig();
   const kafka = createKafka(config, createLogger('error', 'backlog-writer'), 'srv-visibility-test-backlog');
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createProducer(kafka);
   await producer.connect();
   const codec = new AvroCodec(createSchemaRegistry(config));
   const ids = await registerSchemas(codec);

@@ -1,6 +1,6 @@
 // Delivery guarantees on the real stack, with failures injected on the write path: every copy
 // exactly once, whatever fails and wherever.
-import { Partitioners } from 'kafkajs';
+import { createProducer } from '../../services/shared/kafka';
 import { TOPICS, partyTopic, type AuditEvent, type OwnershipEvent } from '../../services/shared/contracts';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan } from '../support/fixtures';
 import { drained, readTopic, startHarness, waitFor, type Harness } from '../support/pipeline';
@@ -100,11 +100,11 @@ test('a producer fenced by another with its transactional id is replaced, and de
     // A zombie's successor: producers with the fan-out's transactional ids fence its producers.
     const prefix = `${harness.app.runtime.config.transactionalIdPrefix}-fan-out-${TOPICS.visibilityRecords}`;
     const rivals = [0, 1, 2, 3, 4, 5].map((p) =>
-      harness.kafka.producer({ transactionalId: `${prefix}-${p}`, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner }),
+      createProducer(harness.kafka, `${prefix}-${p}`),
     );
     for (const rival of rivals) {
       await rival.connect();
-      await (await rival.transaction()).abort(); // registers the id: the broker fences the older producer
+      await (await rival.transaction()).abort(); // connecting registered the id: the broker fenced the older producer
     }
     for (const rival of rivals) await rival.disconnect();
     const second = eventsFor(devices, supplier, 2);

@@ -3,12 +3,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { Partitioners, type Consumer, type IHeaders, type Kafka, type Producer } from 'kafkajs';
 import { startApp, type App, type ServiceName } from '../../services/app';
 import type { Archive } from '../../services/shared/archive';
 import { loadConfig, type Config } from '../../services/shared/config';
 import { TOPICS, type AuditEvent, type OwnershipEvent, type VisibilityRecord } from '../../services/shared/contracts';
-import { createKafka } from '../../services/shared/kafka';
+import { createKafka, createProducer, type IHeaders, type Kafka, type Producer } from '../../services/shared/kafka';
+import { readToEnd } from '../../services/shared/topicReader';
 import { createLogger } from '../../services/shared/logger';
 import { AvroCodec, createSchemaRegistry, type SchemaName } from '../../services/shared/schemaRegistry';
 import { registerSchemas, type SchemaIds } from '../../services/shared/runtime';
@@ -64,7 +64,7 @@ export async function startHarness(options: { env?: Record<string, string>; serv
   const fatal: Error[] = [];
   app.runtime.onFatal((error) => fatal.push(error));
   const kafka = createKafka(config, createLogger('warn', 'test-client', logs), 'srv-visibility-test-client');
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createProducer(kafka);
   await producer.connect();
   const codec = new AvroCodec(createSchemaRegistry(config));
   const ids = await registerSchemas(codec);
@@ -141,75 +141,32 @@ export async function readTopics<T = VisibilityRecord>(
   // A rebalance of the reader's own group starts it over from the beginning: each offset counts once.
   const seenOffsets = new Set<string>();
   for (const topic of topics) await waitFor(() => topicExists(kafka, topic), { timeoutMs, what: `topic ${topic}` });
-  // Where each partition ends now; with toEnd the read stops when every one has been reached.
-  const remaining = new Map<string, bigint>();
-  if (toEnd) {
-    const admin = kafka.admin();
-    await admin.connect();
-    for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) remaining.set(`${topic}/${p.partition}`, BigInt(p.high));
+  const onBatch = async ({ topic, partition, messages: batch }: { topic: string; partition: number; messages: import('../../services/shared/kafka').KafkaMessage[] }) => {
+    if (!raw) await codec.prefetch(batch.map((m) => m.value));
+    for (const m of batch) {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+      const message: ReadMessage<T> = {
+        topic,
+        key: m.key ? m.key.toString('utf8') : null,
+        value: raw ? (m.value as unknown as T) : codec.decodeSync<T>(m.value, decodeAs).value,
+        raw: m.value,
+        headers,
+        partition,
+        offset: m.offset,
+        timestamp: m.timestamp,
+      };
+      const position = `${message.topic}/${message.partition}/${message.offset}`;
+      if (seenOffsets.has(position)) continue;
+      seenOffsets.add(position);
+      if (!filter || filter(message)) messages.push(message);
     }
-    await admin.disconnect();
-    if (remaining.size === 0) return messages;
-  }
-  const consumer: Consumer = kafka.consumer({ groupId: `srv-visibility-test-reader-${process.pid}-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 100, maxBytesPerPartition: 32 * 1024 * 1024 });
-  // Transactional topics end in commit markers, which are never delivered as messages, so the
-  // high watermark alone cannot tell when the end is reached: three fetches in a row that bring
-  // nothing new mean the consumer has caught up.
-  let quietFetches = 0;
-  consumer.on(consumer.events.FETCH, () => {
-    quietFetches += 1;
-  });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      const poll = toEnd
-        ? setInterval(() => {
-            if (quietFetches >= 3) {
-              clearInterval(poll);
-              clearTimeout(timer);
-              resolve();
-            }
-          }, 50)
-        : undefined;
-      consumer
-        .run({
-          eachBatch: async ({ batch }) => {
-            quietFetches = 0;
-            if (!raw) await codec.prefetch(batch.messages.map((m) => m.value));
-            for (const m of batch.messages) {
-              const headers: Record<string, string> = {};
-              for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
-              const message: ReadMessage<T> = {
-                topic: batch.topic,
-                key: m.key ? m.key.toString('utf8') : null,
-                value: raw ? (m.value as unknown as T) : codec.decodeSync<T>(m.value, decodeAs).value,
-                raw: m.value,
-                headers,
-                partition: batch.partition,
-                offset: m.offset,
-                timestamp: m.timestamp,
-              };
-              const position = `${message.topic}/${message.partition}/${message.offset}`;
-              if (seenOffsets.has(position)) continue;
-              seenOffsets.add(position);
-              if (!filter || filter(message)) messages.push(message);
-              const key = `${batch.topic}/${batch.partition}`;
-              if (remaining.has(key) && BigInt(m.offset) + 1n >= remaining.get(key)!) remaining.delete(key);
-            }
-            if (done?.(messages) || (toEnd && remaining.size === 0)) {
-              clearTimeout(timer);
-              if (poll) clearInterval(poll);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
+  };
+  if (toEnd) {
+    await readToEnd(kafka, topics, onBatch, { timeoutMs, done: done ? () => done(messages) : undefined });
+  } else {
+    // Until `done` holds (or the timeout): the records may not have been written yet.
+    await readToEnd(kafka, topics, onBatch, { timeoutMs, follow: true, done: done ? () => done(messages) : undefined });
   }
   return messages;
 }

