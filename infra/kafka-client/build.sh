@@ -10,8 +10,11 @@ cd "$(dirname "$0")/../.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 MODULE=node_modules/@confluentinc/kafka-javascript
 
-if node -e "require('@confluentinc/kafka-javascript')" >/dev/null 2>&1; then
-  echo "kafka client: native module already built ($(node -p "require('@confluentinc/kafka-javascript').librdkafkaVersion"))"
+# What the build must include: the package version and the patches applied to librdkafka.
+STAMP="$MODULE/build/.srv-visibility-stamp"
+want="$(node -p "require('./$MODULE/package.json').version") $(cat infra/kafka-client/*.patch | sha256sum | cut -c1-16)"
+if [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ] && node -e "require('@confluentinc/kafka-javascript')" >/dev/null 2>&1; then
+  echo "kafka client: native module already built ($(node -p "require('@confluentinc/kafka-javascript').librdkafkaVersion"), patched)"
   exit 0
 fi
 
@@ -39,6 +42,14 @@ if [ ! -f "$HEADERS/include/node/common.gypi" ]; then
   rm -f "$HEADERS/$tarball"
 fi
 
+# librdkafka fixes not released yet, applied to the bundled sources (each patch says why).
+for p in infra/kafka-client/*.patch; do
+  if patch -d "$MODULE/deps/librdkafka" -p1 -R --dry-run -s -f < "$p" >/dev/null 2>&1; then continue; fi
+  patch -d "$MODULE/deps/librdkafka" -p1 -s -f < "$p" || { echo "kafka client: patch $p does not apply" >&2; exit 1; }
+  echo "kafka client: applied $(basename "$p")"
+done
+rm -rf "$MODULE/build"
+
 mkdir -p .cache
 echo "kafka client: compiling librdkafka and the binding (progress in .cache/kafka-client-build.log)"
 start=$(date +%s)
@@ -62,4 +73,5 @@ if ! wait "$pid"; then
   exit 1
 fi
 node -e "require('@confluentinc/kafka-javascript')"
+echo "$want" > "$STAMP"
 echo "kafka client: built in $(( $(date +%s) - start )) s (librdkafka $(node -p "require('@confluentinc/kafka-javascript').librdkafkaVersion"))"

@@ -51,6 +51,8 @@ export interface Config {
    * instances (e.g. the pod name of a StatefulSet). Unset: dynamic membership.
    */
   kafkaInstanceId?: string;
+  /** librdkafka debug contexts (KAFKA_DEBUG, e.g. "cgrp,eos"); logged at debug level. Unset: none. */
+  kafkaDebug?: string;
 }
 
 export class ConfigError extends Error {
@@ -151,5 +153,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxSendBytes: integer(env, 'MAX_SEND_BYTES', 768 * 1024, 16 * 1024, 64 * 1024 * 1024),
     sessionTimeoutMs: integer(env, 'SESSION_TIMEOUT_MS', 10_000, 6_000, 300_000),
     kafkaInstanceId: instanceId(env),
+    kafkaDebug: env.KAFKA_DEBUG?.trim() || undefined,
   };
 }

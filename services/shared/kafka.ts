@@ -21,7 +21,7 @@ export type ITopicConfig = KafkaJS.ITopicConfig;
 /** Producers and consumers hash keys the Java client's way (murmur2), as partitioning.ts assumes. */
 export const PARTITIONER = 'murmur2_random';
 
-function pinoAdapter(logger: Logger): KafkaJS.Logger {
+function pinoAdapter(logger: Logger, traced: boolean): KafkaJS.Logger {
   const write =
     (level: 'error' | 'warn' | 'info' | 'debug') =>
     (message: string, extra?: object) => {
@@ -35,7 +35,8 @@ function pinoAdapter(logger: Logger): KafkaJS.Logger {
     info: write('info'),
     warn: write('warn'),
     error: write('error'),
-    debug: write('debug'),
+    // Asked-for tracing (KAFKA_DEBUG) is logged at info, so it shows without lowering LOG_LEVEL.
+    debug: write(traced ? 'info' : 'debug'),
     namespace: () => adapter,
     setLogLevel: () => undefined,
   };
@@ -49,8 +50,10 @@ export function createKafka(config: Config, logger: Logger, clientId = config.ka
       brokers: config.kafkaBrokers,
       // The client's INFO is chatty (every connection); its warnings and errors are what operators need.
       logLevel: KafkaJS.logLevel.WARN,
-      logger: pinoAdapter(logger.child({ component: 'kafka' })),
+      logger: pinoAdapter(logger.child({ component: 'kafka' }), Boolean(config.kafkaDebug)),
     },
+    // librdkafka's own tracing (e.g. "cgrp,eos,fetch"), for diagnosing the client in the field.
+    ...(config.kafkaDebug ? { debug: config.kafkaDebug } : {}),
   });
 }
 
@@ -103,4 +106,27 @@ export function sendOffsetsWithMetadata(transaction: Transaction, consumer: Cons
   return new Promise((resolve, reject) =>
     producerClient.sendOffsetsToTransaction(native, consumerClient, timeoutMs, (error) => (error ? reject(error instanceof Error ? error : Object.assign(new Error(String((error as { message?: string }).message ?? error)), error)) : resolve())),
   );
+}
+
+/** librdkafka's code for "the client hit a fatal error and must be recreated". */
+const ERR__FATAL = -150;
+/** A static member replaced by another with the same group.instance.id: this one may not go on. */
+export const ERR_FENCED_INSTANCE_ID = 82;
+
+/** Is this error one after which the client (or this member) cannot go on? */
+export function isFatalClientError(error: unknown): boolean {
+  const e = error as { code?: number; isFatal?: boolean; fatal?: boolean } | undefined;
+  return Boolean(e && (e.isFatal === true || e.fatal === true || e.code === ERR__FATAL || e.code === ERR_FENCED_INSTANCE_ID));
+}
+
+/**
+ * Calls `onFatal` when the client under a consumer reports a fatal error (e.g. its static
+ * membership was fenced). The compatible API only logs such errors and retries for ever; the
+ * process must instead be restarted with a fresh client.
+ */
+export function watchFatalErrors(consumer: Consumer, onFatal: (error: Error) => void): void {
+  const client = (consumer as unknown as { _getInternalClient(): { on(event: 'event.error', listener: (error: Error) => void): void } })._getInternalClient();
+  client.on('event.error', (error) => {
+    if (isFatalClientError(error)) onFatal(error);
+  });
 }

@@ -9,7 +9,7 @@
 // the witness a service uses after a crash to tell whether its last transaction committed.
 import { randomUUID } from 'node:crypto';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { sendOffsetsWithMetadata, type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage } from './kafka';
+import { isFatalClientError, sendOffsetsWithMetadata, watchFatalErrors, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage } from './kafka';
 import { sendBounded, type Sender } from './boundedSend';
 import { deadLetterMessages, type DeadLetter, type SourceMessage } from './dlq';
 import type { Logger } from './logger';
@@ -137,8 +137,11 @@ export function stageSettings(config: Config, name: string) {
 
 const DEFAULT_STALL_MS = 120_000;
 const WITNESS_GRACE_MS = 3_000;
+const WITNESS_FETCH_TIMEOUT_MS = 30_000;
 /** Errors that mean a bug, not a passing condition: replaying the batch would fail the same way (fatal). */
 const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
+/** Longest a rebalance waits for the new partitions' producers to fence earlier owners. */
+const FENCE_BEFORE_FETCH_MS = 15_000;
 /** How often idle partitions are checked for trailing transaction markers to commit past. */
 const MARKER_COMMIT_INTERVAL_MS = 500;
 
@@ -150,8 +153,6 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     metrics.transactions.inc({ service: definition.name, outcome }),
   );
   const locks = new KeyedLock<number>();
-  const admin: Admin = kafka.admin();
-  await admin.connect();
 
   let assignment = new Set<number>();
   /** Per owned partition: recovery done (a promise, so concurrent callers wait for the same one). */
@@ -180,9 +181,13 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     ...(definition.instanceId ? { 'group.instance.id': definition.instanceId } : {}),
     // The client fetches committed offsets with require_stable (KIP-447) and grows its fetch size
     // past an oversized record, so such a record is still read whole and can be dead-lettered.
-    rebalance_cb: (error: { code: number }, partitions: Array<{ topic: string; partition: number }>) => {
+    rebalance_cb: async (error: { code: number }, partitions: Array<{ topic: string; partition: number }>) => {
       const mine = partitions.filter((p) => p.topic === definition.topic).map((p) => p.partition);
       if (error.code === KafkaJS.ErrorCodes.ERR__ASSIGN_PARTITIONS) {
+        // Fence before the client fetches the committed offsets: a killed owner's open
+        // transaction holds them "unstable" (KIP-447) until it is aborted, which registering its
+        // transactional id does at once; otherwise only its timeout would (a minute).
+        await fenceBeforeFetch(mine);
         onAssignment([...new Set([...assignment, ...mine])]);
         resolveJoined();
       } else {
@@ -192,11 +197,11 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
   } as KafkaJS.ConsumerConstructorConfig);
 
   async function fetchWitness(partition: number): Promise<CommitWitness | undefined> {
-    // Stable offsets only: a transaction still completing makes the broker answer "retry", never an older offset.
-    const [topic] = await admin.fetchOffsets({ groupId: definition.groupId, topics: [definition.topic], requireStableOffsets: true } as Parameters<Admin['fetchOffsets']>[0]);
-    const entry = topic?.partitions.find((p) => p.partition === partition);
+    // Through the group's own consumer, which asks for stable offsets (read_committed): a
+    // transaction still completing makes the broker answer "retry", never an older offset.
+    const [entry] = await consumer.committed([{ topic: definition.topic, partition }], WITNESS_FETCH_TIMEOUT_MS);
     if (!entry || Number(entry.offset) < 0) return undefined;
-    return { offset: entry.offset, transactionId: entry.metadata ?? null };
+    return { offset: String(entry.offset), transactionId: (entry as { metadata?: string | null }).metadata ?? null };
   }
 
   async function committedAfterAll(partition: number, transactionId: string): Promise<boolean> {
@@ -231,6 +236,19 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
       ready.set(partition, pending);
     }
     return pending;
+  }
+
+  /** Registers the partitions' transactional ids (bounded: a broker outage must not hold the rebalance). */
+  async function fenceBeforeFetch(partitions: number[]): Promise<void> {
+    const fenced = Promise.all(partitions.map((p) => producers.producer(p).catch(() => undefined)));
+    await Promise.race([fenced, new Promise((resolve) => setTimeout(resolve, FENCE_BEFORE_FETCH_MS))]);
+  }
+
+  function stopForGood(error: Error, why: string): void {
+    if (crashed || stopping) return;
+    crashed = true;
+    log.fatal({ err: { name: error.name, message: error.message, code: (error as { code?: number }).code } }, why);
+    env.onFatal(error);
   }
 
   const ends = new PartitionEnds(definition.topic);
@@ -387,6 +405,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
 
   await consumer.connect();
   ends.attach(consumer);
+  watchFatalErrors(consumer, (error) => stopForGood(error, 'the Kafka client failed for good'));
   await consumer.subscribe({ topics: [definition.topic] });
   await consumer.run({
     eachBatchAutoResolve: false,
@@ -397,12 +416,12 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
         await locks.run(partition, () => processBatch(fetched));
       } catch (error) {
         const { name, message } = error as Error;
-        if (PROGRAMMING_ERRORS.has(name) && !stopping) {
+        if (PROGRAMMING_ERRORS.has(name)) {
           // A bug replays the same way every time: stop, so the supervisor restarts the process
           // (and an operator sees it) instead of looping on the batch.
-          crashed = true;
-          log.fatal({ partition, err: { name, message } }, 'stage stopped for good');
-          env.onFatal(error as Error);
+          stopForGood(error as Error, 'stage stopped for good');
+        } else if (isFatalClientError(error)) {
+          stopForGood(error as Error, 'this member was fenced or its client failed for good');
         } else {
           log.error({ partition, err: { message, name, code: (error as { code?: number }).code } }, 'batch failed; it will be retried');
         }
@@ -427,7 +446,12 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
         if (offset === undefined) return false;
         const planned = await plan();
         if (planned === undefined) return false;
-        await commitTransaction(partition, offset, (sender, context) => write(planned, sender, context));
+        try {
+          await commitTransaction(partition, offset, (sender, context) => write(planned, sender, context));
+        } catch (error) {
+          if (isFatalClientError(error)) stopForGood(error as Error, 'this member was fenced or its client failed for good');
+          throw error;
+        }
         return true;
       }),
     healthy: () => !crashed && [...uncommittedSince.values()].every((since) => Date.now() - since < (definition.stallMs ?? DEFAULT_STALL_MS)),
@@ -437,7 +461,6 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
       await consumer.disconnect();
       await locks.idle();
       await producers.close();
-      await admin.disconnect();
     },
   };
 }

@@ -45,7 +45,7 @@ export interface FaultRow extends Partial<Comparison> {
 export interface ChaosReport {
   profile: string;
   rows: FaultRow[];
-  result: Comparison & { archiveRows: number; seconds: number };
+  result: Comparison & { archiveRows: number; seconds: number; selfExits: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -90,16 +90,29 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   // The services, one process each, restartable.
   const processes = new Map<Service, ChildProcess>();
   let fanOutPort: number | undefined;
+  /** Services that exited by themselves (a fatal error): restarted, as a supervisor would. */
+  let selfExits = 0;
+  /** Processes this run stopped on purpose (kill -9, end of run). */
+  const stopped = new WeakSet<ChildProcess>();
   const start = (service: Service) => {
     const out = fs.openSync(path.join(dir, `${service}.log`), 'a');
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'services', service, 'main.js')], { env, stdio: ['ignore', out, out] });
+    // Static membership: a restarted service takes its partitions back without waiting for the session timeout.
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'services', service, 'main.js')], { env: { ...env, KAFKA_INSTANCE_ID: `${service}-1` }, stdio: ['ignore', out, out] });
     fs.closeSync(out);
     processes.set(service, child);
+    child.once('exit', (code) => {
+      if (stopped.has(child) || processes.get(service) !== child || finished) return;
+      selfExits++;
+      say(`  ${service} exited by itself (code ${code}); restarting it, as a supervisor would`);
+      setTimeout(() => !finished && start(service), 1_000);
+    });
   };
+  let finished = false;
   const stop = async (service: Service, signal: NodeJS.Signals) => {
     const child = processes.get(service);
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
+    stopped.add(child);
     child.kill(signal);
     await exited;
   };
@@ -137,6 +150,7 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   // Whatever happens to this run, no service process outlives it (an orphan would go on
   // consuming the shared topics and write copies of later runs' events).
   const killAll = () => {
+    finished = true;
     for (const child of processes.values()) if (child.exitCode === null) child.kill('SIGKILL');
   };
   process.once('exit', killAll);
@@ -243,7 +257,8 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   }
   for (const service of SERVICES) await stop(service, 'SIGTERM');
 
-  const result = { ...comparison, archiveRows, seconds: Math.round((Date.now() - started) / 1000) };
+  const result = { ...comparison, archiveRows, seconds: Math.round((Date.now() - started) / 1000), selfExits };
+  if (selfExits > 0) say(`  services that exited by themselves and were restarted: ${selfExits}`);
   rows.push({ fault: 'end of run', ...comparison });
   printTable(profile, rows, result, say);
   return { profile: profile.name, rows, result };
