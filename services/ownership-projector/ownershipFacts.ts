@@ -1,7 +1,7 @@
 // Pure validation of registration events into ownership facts.
 import {
   DEVICE_TYPES,
-  MAX_EPOCH_MS,
+  MAX_ARCHIVE_EPOCH_MS,
   NETWORK_OPERATOR_ROLES,
   OWNER_ROLES,
   OWNERSHIP_EVENT_TYPES,
@@ -37,9 +37,9 @@ export function validateOwnershipEvent(event: Partial<OwnershipEvent>): Ownershi
   const supply = isMpan(mpxn) ? 'MPAN' : isMprn(mpxn) ? 'MPRN' : null;
   if (!supply) throw new RejectedRecord(DlqReason.INVALID_MPXN, 'mpxn is neither an MPAN (13 digits) nor an MPRN (6 to 10 digits)');
   const effectiveFrom = event.effectiveFrom;
-  // Beyond MAX_EPOCH_MS the fan-out could not turn the date into a Date when it reconciles the archive.
-  if (typeof effectiveFrom !== 'number' || !Number.isSafeInteger(effectiveFrom) || effectiveFrom < 0 || effectiveFrom > MAX_EPOCH_MS) {
-    throw new RejectedRecord(DlqReason.INVALID_EVENT_TIME, 'effectiveFrom is missing or not an epoch-millis value within the Date range');
+  // Beyond the archive's range the fan-out could not compare it with archived times (nor store it).
+  if (typeof effectiveFrom !== 'number' || !Number.isSafeInteger(effectiveFrom) || effectiveFrom < 0 || effectiveFrom > MAX_ARCHIVE_EPOCH_MS) {
+    throw new RejectedRecord(DlqReason.INVALID_EVENT_TIME, 'effectiveFrom is missing or not an epoch-millis value between 1970 and 2299-12-31');
   }
 
   if (event.type === 'DEVICE_ASSOCIATED' || event.type === 'DEVICE_DISSOCIATED') {

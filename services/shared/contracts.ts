@@ -33,6 +33,9 @@ export type OwnershipEventType = (typeof OWNERSHIP_EVENT_TYPES)[number];
  */
 export const MAX_EPOCH_MS = 8.64e15;
 
+/** The last instant the archive's DateTime64 can hold (ClickHouse: up to 2299-12-31); later input times are invalid. */
+export const MAX_ARCHIVE_EPOCH_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+
 export const DEVICE_TYPES = ['ESME', 'GSME', 'CHF', 'GPF', 'PPMID', 'HCALCS', 'IHD', 'CAD'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 

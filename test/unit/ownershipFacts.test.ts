@@ -61,6 +61,7 @@ describe('validateOwnershipEvent', () => {
     ['a numeric MPxN', { type: 'SUPPLIER_REGISTERED', mpxn: 1012345678901, partyId: party, role: 'IS' }, DlqReason.INVALID_MPXN],
     // The fan-out turns effectiveFrom into a Date when it reconciles the archive.
     ['an effective date beyond the Date range', { type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: party, role: 'IS', effectiveFrom: 9e15 }, DlqReason.INVALID_EVENT_TIME],
+    ['an effective date after 2299, beyond the archive', { type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: party, role: 'IS', effectiveFrom: Date.UTC(2300, 0, 1) }, DlqReason.INVALID_EVENT_TIME],
   ])('rejects %s', (_name, fields, expected) => {
     expect(reason(() => validateOwnershipEvent(ownershipEvent({ effectiveFrom: 1, ...(fields as object) } as never)))).toBe(expected);
   });

@@ -5,7 +5,7 @@ import { Type, types } from 'avsc';
 import fc from 'fast-check';
 import { factKey, factToEvent, validateOwnershipEvent } from '../../services/ownership-projector/ownershipFacts';
 import { projectAuditEvent, validateAuditEvent } from '../../services/projector/projection';
-import { DEVICE_TYPES, MAX_EPOCH_MS, MESSAGE_TYPES, OWNER_ROLES, OWNERSHIP_EVENT_TYPES, USER_ROLES } from '../../services/shared/contracts';
+import { DEVICE_TYPES, MAX_ARCHIVE_EPOCH_MS, MAX_EPOCH_MS, MESSAGE_TYPES, OWNER_ROLES, OWNERSHIP_EVENT_TYPES, USER_ROLES } from '../../services/shared/contracts';
 import { DlqReason, RejectedRecord } from '../../services/shared/rejection';
 import { decodeAvroBody, readSchema, type SchemaName } from '../../services/shared/schemaRegistry';
 
@@ -121,7 +121,7 @@ function factOrReject(decoded: unknown) {
   const result = outcome(() => validateOwnershipEvent(decoded as never));
   if ('value' in result) {
     const fact = result.value;
-    expect(Number.isSafeInteger(fact.effectiveFrom) && fact.effectiveFrom >= 0 && fact.effectiveFrom <= MAX_EPOCH_MS).toBe(true);
+    expect(Number.isSafeInteger(fact.effectiveFrom) && fact.effectiveFrom >= 0 && fact.effectiveFrom <= MAX_ARCHIVE_EPOCH_MS).toBe(true);
     expect(() => new Date(fact.effectiveFrom).toISOString()).not.toThrow();
     if (fact.kind === 'association') expect(fact.deviceId).toMatch(EUI64);
     else {
@@ -254,7 +254,9 @@ describe('the Avro path: any value that fits the schema, encoded, decoded and va
         const decoded = outcome(() => decodeAvroBody<{ effectiveFrom: number }>(ownershipType, 1, ownershipWriter.toBuffer(record), 'OwnershipEvent'));
         expect('rejected' in decoded ? decoded.rejected : 'decoded').toBe(avscRefuses(record.effectiveFrom) ? DlqReason.UNDECODABLE : 'decoded');
         if ('value' in decoded) {
-          expect(decoded.value.effectiveFrom).toBe(Number(record.effectiveFrom));
+          // As for audit events: below -2^52 avsc reads inexactly, and validation rejects what it read.
+          if (record.effectiveFrom >= -(2n ** 52n)) expect(decoded.value.effectiveFrom).toBe(Number(record.effectiveFrom));
+          else expect('rejected' in outcome(() => validateOwnershipEvent(decoded.value as never))).toBe(true);
           tally.add(factOrReject(decoded.value));
         }
       }),
