@@ -66,7 +66,8 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
     SESSION_TIMEOUT_MS: '6000',
   };
   const config = loadConfig(env);
-  const kafka = createKafka(config, createLogger('error', 'chaos'), `${run}-driver`);
+  // The driver's own client would log every refused connection during the broker restart.
+  const kafka = createKafka(config, createLogger('fatal', 'chaos'), `${run}-driver`);
   const admin = kafka.admin();
   await admin.connect();
   const codec = new AvroCodec(createSchemaRegistry(config));
@@ -214,7 +215,14 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   const parties = [...workload.suppliers, ...workload.operators];
   const topics = parties.map(partyTopic);
   const expectedCopies = [...workload.expected.values()].reduce((n, p) => n + p.length, 0);
-  const existing = new Set(await admin.listTopics());
+  // Party topics are created on first delivery: wait (bounded) until every party expecting
+  // copies has one, so the read below covers them all.
+  const awaited = new Set(parties.filter((p) => (workload.expected.get(p)?.length ?? 0) > 0).map(partyTopic));
+  let existing = new Set(await admin.listTopics());
+  for (const deadline = Date.now() + 120_000; [...awaited].some((t) => !existing.has(t)) && Date.now() < deadline; ) {
+    await sleep(1_000);
+    existing = new Set(await admin.listTopics());
+  }
   const readable = topics.filter((t) => existing.has(t));
   let lastSaid = Date.now();
   await readTopics(kafka, codec, readable, {

@@ -1,0 +1,13 @@
+// The fault run's short profile, as part of `npm test`: the three services as processes, a backlog
+// before they start, `kill -9` of each service twice at random moments and a broker restart,
+// then every party topic and the archive compared with what the input alone says they must hold.
+import { PROFILES, runChaos } from '../chaos/chaos';
+
+test('kill -9 of every service and a broker restart: every copy exactly once, the archive exact', async () => {
+  const lines: string[] = [];
+  const { result } = await runChaos(PROFILES.ci, (line) => lines.push(line));
+  console.log(lines.filter((l) => !l.includes('copies on the party topics')).join('\n'));
+  expect({ missing: result.missing, doubled: result.doubled, unexpected: result.unexpected }).toEqual({ missing: 0, doubled: 0, unexpected: 0 });
+  expect(result.found).toBe(result.expectedCopies);
+  expect(result.archiveRows).toBe(result.expectedCopies);
+}, 900_000);
