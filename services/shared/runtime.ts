@@ -46,6 +46,8 @@ export interface RuntimeOptions {
   logger?: Logger;
   metrics?: Metrics;
   replicationFactor?: number;
+  /** Who is told when a stage stops for good, from the start (default: log and exit 1). */
+  onFatal?: (error: Error) => void;
 }
 
 /** Registers the contract's schemas under their subjects (idempotent) and returns the ids. */
@@ -83,10 +85,12 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
 
   const redisClients: Redis[] = [];
   const faults = new Faults();
-  let fatal: (error: Error) => void = (error) => {
-    logger.fatal({ err: { name: error.name, message: error.message } }, 'a stage stopped for good; exiting so the supervisor restarts the process');
-    process.exit(1);
-  };
+  let fatal: (error: Error) => void =
+    options.onFatal ??
+    ((error) => {
+      logger.fatal({ err: { name: error.name, message: error.message } }, 'a stage stopped for good; exiting so the supervisor restarts the process');
+      process.exit(1);
+    });
   return {
     config,
     logger,

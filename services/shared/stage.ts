@@ -145,6 +145,18 @@ const FENCE_BEFORE_FETCH_MS = 15_000;
 /** How often idle partitions are checked for trailing transaction markers to commit past. */
 const MARKER_COMMIT_INTERVAL_MS = 500;
 
+/**
+ * The committed offset as the client reports it, or undefined when there is none. The compatible
+ * API turns offset 0 into null (`offset ? String(offset) : null`) while "none" arrives as a
+ * negative sentinel (-1001), so null means 0 (seen on a fresh broker: a group started at the end
+ * of an empty topic).
+ */
+export function committedOffset(reported: string | number | null | undefined): string | undefined {
+  if (reported === null) return '0';
+  if (reported === undefined || reported === '' || !/^-?[0-9]+$/.test(String(reported))) return undefined;
+  return BigInt(reported) < 0n ? undefined : String(reported);
+}
+
 export async function startStage<T>(env: StageEnvironment, definition: StageDefinition<T>): Promise<RunningStage> {
   const { kafka, metrics } = env;
   const log = env.logger.child({ stage: definition.name });
@@ -200,8 +212,9 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     // Through the group's own consumer, which asks for stable offsets (read_committed): a
     // transaction still completing makes the broker answer "retry", never an older offset.
     const [entry] = await consumer.committed([{ topic: definition.topic, partition }], WITNESS_FETCH_TIMEOUT_MS);
-    if (!entry || Number(entry.offset) < 0) return undefined;
-    return { offset: String(entry.offset), transactionId: (entry as { metadata?: string | null }).metadata ?? null };
+    const offset = committedOffset(entry?.offset);
+    if (offset === undefined) return undefined;
+    return { offset, transactionId: (entry as { metadata?: string | null }).metadata ?? null };
   }
 
   async function committedAfterAll(partition: number, transactionId: string): Promise<boolean> {

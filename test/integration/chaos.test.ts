@@ -5,8 +5,10 @@ import { PROFILES, runChaos } from '../chaos/chaos';
 
 test('kill -9 of every service and a broker restart: every copy exactly once, the archive exact', async () => {
   const lines: string[] = [];
-  const { result } = await runChaos(PROFILES.ci, (line) => lines.push(line));
-  console.log(lines.filter((l) => !l.includes('copies on the party topics')).join('\n'));
+  const report = await runChaos(PROFILES.ci, (line) => lines.push(line)).finally(() =>
+    console.log(lines.filter((l) => !l.includes('copies on the party topics')).join('\n')),
+  );
+  const { result } = report;
   expect({ missing: result.missing, doubled: result.doubled, unexpected: result.unexpected }).toEqual({ missing: 0, doubled: 0, unexpected: 0 });
   expect(result.found).toBe(result.expectedCopies);
   expect(result.archiveRows).toBe(result.expectedCopies);

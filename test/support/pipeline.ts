@@ -59,10 +59,10 @@ export async function startHarness(options: { env?: Record<string, string>; serv
   const config = testConfig(options.env);
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, 'srv-visibility-test', logs);
-  const app = await startApp({ config, logger, services: options.services, archive: options.archive });
-  // A stage that stops for good would exit the process; in tests it is recorded and asserted on.
+  // A stage that stops for good would exit the process; in tests it is recorded and asserted on
+  // (from the start: a stage can stop for good while the app is still starting).
   const fatal: Error[] = [];
-  app.runtime.onFatal((error) => fatal.push(error));
+  const app = await startApp({ config, logger, services: options.services, archive: options.archive, onFatal: (error) => fatal.push(error) });
   const kafka = createKafka(config, createLogger('warn', 'test-client', logs), 'srv-visibility-test-client');
   const producer = createProducer(kafka);
   await producer.connect();
