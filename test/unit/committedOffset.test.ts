@@ -1,4 +1,4 @@
-import { committedOffset } from '../../services/shared/stage';
+import { committedOffset } from '../../services/shared/partitionCommits';
 
 describe('committedOffset (the client reports offset 0 as null)', () => {
   it.each([

@@ -1,0 +1,184 @@
+// A stage's transactions, per input partition, the way Kafka Streams commits a task: the output
+// and the consumed offsets commit in one transaction of the partition's own producer. Every
+// offset commit carries a fresh transaction id as its metadata, the witness by which, after a
+// crash or a commit whose answer was lost, the stage (and the service's recovery) tells whether
+// that transaction committed. A partition is "ready" once its producer has fenced earlier owners,
+// its committed offset and witness are read, and the service has recovered from the witness.
+import { randomUUID } from 'node:crypto';
+import type { Sender } from './boundedSend';
+import type { Faults } from './faults';
+import { sendOffsetsWithMetadata, type Consumer } from './kafka';
+import type { Logger } from './logger';
+import type { PartitionProducers } from './transactions';
+
+/** Work to run once the batch's transaction has committed (e.g. applying a state delta to Redis). */
+export type AfterCommit = (() => Promise<void>) | void;
+
+/** What a handler knows about the transaction it writes in. */
+export interface TransactionContext {
+  partition: number;
+  /** Written as the offset commit's metadata; after a crash it tells whether this transaction committed. */
+  transactionId: string;
+}
+
+/** The committed position of a partition and the id of the transaction that wrote it. */
+export interface CommitWitness {
+  offset: string;
+  transactionId: string | null;
+}
+
+export interface PartitionCommitsOptions {
+  stage: string;
+  topic: string;
+  consumer: Consumer;
+  producers: PartitionProducers;
+  faults: Faults;
+  log: Logger;
+  /** Finishes what a crash interrupted, from the witness (see StageDefinition.recover). */
+  recover?(partition: number, witness: CommitWitness | undefined): Promise<void>;
+  /** A transaction whose outcome recovery needs; its witness gets a short grace period to appear. */
+  unresolvedTransaction?(partition: number): Promise<string | null>;
+}
+
+const WITNESS_GRACE_MS = 3_000;
+const WITNESS_FETCH_TIMEOUT_MS = 30_000;
+/** Longest a rebalance waits for the new partitions' producers to fence earlier owners. */
+const FENCE_BEFORE_FETCH_MS = 15_000;
+
+/**
+ * The committed offset as the client reports it, or undefined when there is none. The compatible
+ * API turns offset 0 into null (`offset ? String(offset) : null`) while "none" arrives as a
+ * negative sentinel (-1001), so null means 0 (seen on a fresh broker: a group started at the end
+ * of an empty topic).
+ */
+export function committedOffset(reported: string | number | null | undefined): string | undefined {
+  if (reported === null) return '0';
+  if (reported === undefined || reported === '' || !/^-?[0-9]+$/.test(String(reported))) return undefined;
+  return BigInt(reported) < 0n ? undefined : String(reported);
+}
+
+export class PartitionCommits {
+  /** Per owned partition: recovery done (a promise, so concurrent callers wait for the same one). */
+  private readonly ready = new Map<number, Promise<void>>();
+  private readonly offsets = new Map<number, string>();
+
+  constructor(private readonly options: PartitionCommitsOptions) {}
+
+  /** The partition's committed offset as this instance knows it (after ensureReady). */
+  committed(partition: number): string | undefined {
+    return this.offsets.get(partition);
+  }
+
+  /**
+   * Registers the partitions' transactional ids, which fences earlier owners and aborts their open
+   * transactions. Done when partitions are assigned, before the client fetches their committed
+   * offsets: a killed owner's open transaction keeps them "unstable" (KIP-447) until it is aborted,
+   * otherwise only by its timeout (a minute). Bounded, so a broker outage does not hold the rebalance.
+   */
+  async fence(partitions: number[]): Promise<void> {
+    const fenced = Promise.all(partitions.map((p) => this.options.producers.producer(p).catch(() => undefined)));
+    await Promise.race([fenced, new Promise((resolve) => setTimeout(resolve, FENCE_BEFORE_FETCH_MS))]);
+  }
+
+  /** First use of a partition after it was assigned: fence, learn the committed position, recover. */
+  ensureReady(partition: number): Promise<void> {
+    let pending = this.ready.get(partition);
+    if (!pending) {
+      pending = (async () => {
+        await this.options.producers.producer(partition);
+        let witness = await this.fetchWitness(partition);
+        // Fencing waits for the previous owner's last transaction to complete and the offset fetch
+        // asks for stable offsets; a transaction recovery asks about still gets a short grace
+        // period to appear, in case the coordinator moved (a broker restart) in between.
+        const asked = await this.options.unresolvedTransaction?.(partition);
+        for (const deadline = Date.now() + WITNESS_GRACE_MS; asked && witness?.transactionId !== asked && Date.now() < deadline; ) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          witness = await this.fetchWitness(partition);
+        }
+        if (witness) this.offsets.set(partition, witness.offset);
+        else this.offsets.delete(partition);
+        await this.options.recover?.(partition, witness);
+      })();
+      pending.catch(() => this.ready.delete(partition));
+      this.ready.set(partition, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * One transaction: the work's output and the offset with a fresh witness; `onCommitted` runs as
+   * soon as it has committed, then the work's after-commit follow-up.
+   */
+  async commit(
+    partition: number,
+    offset: string,
+    work: (sender: Sender, context: TransactionContext) => Promise<AfterCommit>,
+    onCommitted: () => void = () => undefined,
+  ): Promise<void> {
+    const { producers, consumer, topic, faults, stage, log } = this.options;
+    const transactionId = randomUUID();
+    let written: AfterCommit = undefined;
+    let afterCommit: AfterCommit;
+    try {
+      afterCommit = await producers.run(partition, async (transaction) => {
+        written = await work(transaction, { partition, transactionId });
+        faults.check(stage, 'before-commit');
+        await sendOffsetsWithMetadata(transaction, consumer, [{ topic, partition, offset, metadata: transactionId }]);
+        return written;
+      });
+    } catch (error) {
+      // A commit whose answer was lost (the broker went away during EndTxn) may have committed.
+      // A fresh producer with the partition's id completes or aborts it; the witness then says
+      // which. Treating a committed transaction as failed would process its batch a second time.
+      if (!(await this.committedAfterAll(partition, transactionId))) {
+        // Before the retry: fence again, re-read the witness (the committed offset becomes the
+        // floor below which records are skipped) and recover any state the witness confirms.
+        this.ready.delete(partition);
+        throw error;
+      }
+      log.warn({ partition, transactionId }, 'the commit reported a failure but had committed; carrying on');
+      afterCommit = written;
+    }
+    this.offsets.set(partition, offset);
+    onCommitted();
+    if (!afterCommit) return;
+    try {
+      faults.check(stage, 'after-commit');
+      await afterCommit();
+    } catch (error) {
+      // Committed, but the follow-up did not finish (e.g. Redis unreachable): before any further
+      // work on this partition, recovery finishes it from what the commit witness says.
+      this.ready.delete(partition);
+      throw error;
+    }
+  }
+
+  /** The partition went to another member: forget it and let its producer go. */
+  async forget(partition: number): Promise<void> {
+    this.ready.delete(partition);
+    this.offsets.delete(partition);
+    await this.options.producers.release(partition);
+  }
+
+  close(): Promise<void> {
+    return this.options.producers.close();
+  }
+
+  private async fetchWitness(partition: number): Promise<CommitWitness | undefined> {
+    // Through the group's own consumer, which asks for stable offsets (read_committed): a
+    // transaction still completing makes the broker answer "retry", never an older offset.
+    const [entry] = await this.options.consumer.committed([{ topic: this.options.topic, partition }], WITNESS_FETCH_TIMEOUT_MS);
+    const offset = committedOffset(entry?.offset);
+    if (offset === undefined) return undefined;
+    return { offset, transactionId: (entry as { metadata?: string | null }).metadata ?? null };
+  }
+
+  private async committedAfterAll(partition: number, transactionId: string): Promise<boolean> {
+    try {
+      await this.options.producers.producer(partition);
+      return (await this.fetchWitness(partition))?.transactionId === transactionId;
+    } catch {
+      return false; // unknown: the batch is retried, and recovery (ensureReady) runs first
+    }
+  }
+}
