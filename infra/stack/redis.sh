@@ -32,8 +32,11 @@ start() {
   mkdir -p "$DIR"
   redis-server --bind 127.0.0.1 --port "$PORT" --dir "$DIR" --appendonly yes --appendfsync everysec \
     --daemonize yes --pidfile "$PIDFILE" --logfile "$DIR/redis.log" --save 60 1000 >/dev/null
-  for _ in $(seq 1 50); do
+  # A large append-only file takes a while to load (Redis answers LOADING meanwhile): wait up to
+  # two minutes, showing progress, before giving up.
+  for i in $(seq 1 600); do
     if answers; then echo "redis: up on 127.0.0.1:$PORT"; return; fi
+    if [ $((i % 50)) -eq 0 ]; then echo "redis: still starting (loading its data, $((i / 5)) s)"; fi
     sleep 0.2
   done
   echo "redis: did not answer on 127.0.0.1:$PORT; log tail:" >&2

@@ -22,15 +22,24 @@ export class PartitionEnds {
 
   /** Listens to the client under the consumer (after connect); needs `enable.partition.eof`. */
   attach(consumer: Consumer): void {
+    PartitionEnds.attach(consumer, [this]);
+  }
+
+  /** One pair of listeners for several topics' trackers (a reader of many topics). */
+  static attach(consumer: Consumer, trackers: PartitionEnds[]): void {
+    const byTopic = new Map(trackers.map((tracker) => [tracker.topic, tracker]));
     const client = (consumer as unknown as { _getInternalClient(): ClientEvents })._getInternalClient();
-    client.on('data', ({ topic, partition, offset }) => {
-      if (topic !== this.topic) return;
-      const next = BigInt(offset) + 1n;
-      if (next > (this.seen.get(partition) ?? -1n)) this.seen.set(partition, next);
-    });
-    client.on('partition.eof', ({ topic, partition, offset }) => {
-      if (topic === this.topic && offset >= 0) this.ends.set(partition, BigInt(offset));
-    });
+    client.on('data', ({ topic, partition, offset }) => byTopic.get(topic)?.sawRecord(partition, offset));
+    client.on('partition.eof', ({ topic, partition, offset }) => byTopic.get(topic)?.sawEnd(partition, offset));
+  }
+
+  private sawRecord(partition: number, offset: number): void {
+    const next = BigInt(offset) + 1n;
+    if (next > (this.seen.get(partition) ?? -1n)) this.seen.set(partition, next);
+  }
+
+  private sawEnd(partition: number, offset: number): void {
+    if (offset >= 0) this.ends.set(partition, BigInt(offset));
   }
 
   /**

@@ -45,7 +45,7 @@ export async function readToEnd(kafka: Kafka, topics: string[], onBatch: (batch:
   const ends = new Map(topics.map((topic) => [topic, new PartitionEnds(topic)]));
   const handed = new Map<string, string>();
   await consumer.connect();
-  for (const tracker of ends.values()) tracker.attach(consumer);
+  PartitionEnds.attach(consumer, [...ends.values()]);
   let reached = false;
   try {
     await consumer.subscribe({ topics });

@@ -215,26 +215,15 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   const parties = [...workload.suppliers, ...workload.operators];
   const topics = parties.map(partyTopic);
   const expectedCopies = [...workload.expected.values()].reduce((n, p) => n + p.length, 0);
-  // Party topics are created on first delivery: wait (bounded) until every party expecting
-  // copies has one, so the read below covers them all.
-  const awaited = new Set(parties.filter((p) => (workload.expected.get(p)?.length ?? 0) > 0).map(partyTopic));
-  let existing = new Set(await admin.listTopics());
-  for (const deadline = Date.now() + 120_000; [...awaited].some((t) => !existing.has(t)) && Date.now() < deadline; ) {
-    await sleep(1_000);
-    existing = new Set(await admin.listTopics());
+  // Party topics are created on first delivery, so each pass lists them again and reads them all
+  // to their current end, until the expected number of copies is there (or time runs out).
+  for (const deadline = Date.now() + 300_000; ; ) {
+    const existing = new Set(await admin.listTopics());
+    const found = (await readTopics(kafka, codec, topics.filter((t) => existing.has(t)), { toEnd: true, timeoutMs: 120_000 })).length;
+    if (found >= expectedCopies || Date.now() > deadline) break;
+    say(`  ${found.toLocaleString('en-GB')}/${expectedCopies.toLocaleString('en-GB')} copies on the party topics`);
+    await sleep(3_000);
   }
-  const readable = topics.filter((t) => existing.has(t));
-  let lastSaid = Date.now();
-  await readTopics(kafka, codec, readable, {
-    done: (m) => {
-      if (Date.now() - lastSaid > 10_000) {
-        lastSaid = Date.now();
-        say(`  ${m.length.toLocaleString('en-GB')}/${expectedCopies.toLocaleString('en-GB')} copies on the party topics`);
-      }
-      return m.length >= expectedCopies;
-    },
-    timeoutMs: 300_000,
-  });
   say(`  delivery complete after ${((Date.now() - started) / 1000).toFixed(0)} s`);
   await sleep(3_000); // anything doubled would have arrived by now
   const nowExisting = new Set(await admin.listTopics());
