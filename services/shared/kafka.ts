@@ -124,14 +124,27 @@ export function isFatalClientError(error: unknown): boolean {
   return Boolean(e && (e.isFatal === true || e.fatal === true || e.code === ERR__FATAL || e.code === ERR_FENCED_INSTANCE_ID));
 }
 
+interface WatchedClient {
+  on(event: 'event.error', listener: (error: Error) => void): void;
+  consume(size: number, callback: (error: Error | null, messages: unknown) => void): void;
+}
+
 /**
  * Calls `onFatal` when the client under a consumer reports a fatal error (e.g. its static
  * membership was fenced). The compatible API only logs such errors and retries for ever; the
- * process must instead be restarted with a fresh client.
+ * process must instead be restarted with a fresh client. A fatal error reaches the application by
+ * two roads, an error event and the failure of the consume call the compatible API loops on (seen:
+ * only the second, after "Unknown member" on an offset commit), so both are watched.
  */
 export function watchFatalErrors(consumer: Consumer, onFatal: (error: Error) => void): void {
-  const client = (consumer as unknown as { _getInternalClient(): { on(event: 'event.error', listener: (error: Error) => void): void } })._getInternalClient();
+  const client = (consumer as unknown as { _getInternalClient(): WatchedClient })._getInternalClient();
   client.on('event.error', (error) => {
     if (isFatalClientError(error)) onFatal(error);
   });
+  const consume = client.consume.bind(client);
+  client.consume = (size, callback) =>
+    consume(size, (error, messages) => {
+      if (error && isFatalClientError(error)) onFatal(error);
+      callback(error, messages);
+    });
 }

@@ -12,6 +12,7 @@ export interface MarkerCommitsOptions {
   locks: KeyedLock<number>;
   /** Partitions owned now. */
   owned(): Iterable<number>;
+  owns(partition: number): boolean;
   /** Is the partition free of received-but-uncommitted work? */
   idle(partition: number): boolean;
   stopping(): boolean;
@@ -40,7 +41,7 @@ export class MarkerCommits {
       this.inFlight.add(partition);
       void locks
         .run(partition, async () => {
-          if (this.options.stopping() || ![...this.options.owned()].includes(partition)) return;
+          if (this.options.stopping() || !this.options.owns(partition)) return;
           await commits.ensureReady(partition);
           const target = ends.markerOffset(partition, commits.committed(partition));
           if (target !== undefined) await commits.commit(partition, target, async () => undefined);

@@ -182,6 +182,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     commits,
     locks,
     owned: () => assignment,
+    owns: (partition) => assignment.has(partition),
     idle: (partition) => !uncommittedSince.has(partition),
     stopping: () => stopping,
     log,

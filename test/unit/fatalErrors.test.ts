@@ -1,0 +1,36 @@
+// The wiring that turns a fatal client error into the stage's fatal handler; the client's events
+// and its consume call are driven by hand, the way the client's consumer delivers them.
+import { EventEmitter } from 'node:events';
+import { watchFatalErrors, type Consumer } from '../../services/shared/kafka';
+
+function watched() {
+  let next: { error: Error | null; messages: unknown } = { error: null, messages: [] };
+  const client = Object.assign(new EventEmitter(), {
+    consume: (_size: number, callback: (error: Error | null, messages: unknown) => void) => callback(next.error, next.messages),
+  });
+  const fatal: Error[] = [];
+  watchFatalErrors({ _getInternalClient: () => client } as unknown as Consumer, (error) => fatal.push(error));
+  const consume = () => new Promise<Error | null>((resolve) => client.consume(10, (error) => resolve(error)));
+  return { client, fatal, consume, answer: (error: Error | null) => (next = { error, messages: [] }) };
+}
+
+const clientError = (message: string, code: number, isFatal = false) => Object.assign(new Error(message), { code, isFatal });
+
+describe('watchFatalErrors', () => {
+  it('reports a fatal error from the consume call the compatible API loops on, and still hands it on', async () => {
+    const { fatal, consume, answer } = watched();
+    answer(clientError('Local: Fatal error', -150));
+    expect(await consume()).toMatchObject({ code: -150 });
+    expect(fatal.map((e) => e.message)).toEqual(['Local: Fatal error']);
+  });
+
+  it('reports a fatal error event and a fenced static member; ignores passing errors', async () => {
+    const { client, fatal, consume, answer } = watched();
+    answer(clientError('Local: Timed out', -185));
+    await consume();
+    client.emit('event.error', clientError('Local: Broker transport failure', -195));
+    client.emit('event.error', clientError('Static consumer fenced by other consumer with same group.instance.id', 82));
+    client.emit('event.error', clientError('any', -1, true));
+    expect(fatal.map((e) => (e as Error & { code: number }).code)).toEqual([82, -1]);
+  });
+});
