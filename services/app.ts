@@ -5,18 +5,23 @@ import { Shutdown } from './shared/shutdown';
 import { startProjector } from './projector/projectorService';
 import { startOwnershipProjector } from './ownership-projector/ownershipProjectorService';
 import { startFanOut, type RunningFanOut } from './fan-out/fanOutService';
+import { startArchiver } from './archiver/archiverService';
+import { archiveReaderRoute, archiveRoute } from './archiver/archiveRoute';
 import type { RunningStage } from './shared/stage';
-import type { Archive } from './shared/archive';
-import { archiveRoute } from './fan-out/archiveRoute';
+import { Archive, type ArchiveReader } from './shared/archive';
+import { HttpArchiveReader } from './shared/archiveClient';
+import { ConfigError } from './shared/config';
 
-export type ServiceName = 'projector' | 'ownership-projector' | 'fan-out';
-export const ALL_SERVICES: ServiceName[] = ['ownership-projector', 'projector', 'fan-out'];
+export type ServiceName = 'projector' | 'ownership-projector' | 'archiver' | 'fan-out';
+export const ALL_SERVICES: ServiceName[] = ['ownership-projector', 'projector', 'archiver', 'fan-out'];
 
 export interface App {
   runtime: Runtime;
   http: HttpServer;
   httpPort: number;
   fanOut?: RunningFanOut;
+  /** The archive, when this process runs the archiver. */
+  archive?: Archive;
   stages: Partial<Record<ServiceName, RunningStage>>;
   /** Resolves once every stage has joined its consumer group. */
   ready(): Promise<void>;
@@ -25,6 +30,7 @@ export interface App {
 
 export interface AppOptions extends RuntimeOptions {
   services?: ServiceName[];
+  /** An archive opened by the caller (tests share one embedded engine between two apps). */
   archive?: Archive;
 }
 
@@ -36,6 +42,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const http = new HttpServer(metrics, logger);
   const stages: App['stages'] = {};
   let fanOut: RunningFanOut | undefined;
+  let archive: Archive | undefined = options.archive;
 
   const services = options.services ?? ALL_SERVICES;
   try {
@@ -46,12 +53,16 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
         http.addHealthCheck('redis:ownership', async () => (await stage.redis.ping()) === 'PONG');
       } else if (service === 'projector') {
         stages[service] = await startProjector(runtime);
+      } else if (service === 'archiver') {
+        const archiver = await startArchiver(runtime, archive);
+        stages[service] = archiver;
+        const store = (archive = archiver.archive);
+        http.addHealthCheck('archive', () => store.ping());
+        http.addRoute('/archive', archiveRoute(store));
+        http.addRoute('/internal/archive/', archiveReaderRoute(store));
       } else {
-        fanOut = await startFanOut(runtime, options.archive);
+        fanOut = await startFanOut(runtime, await archiveForFanOut(archive, shutdown, runtime.config));
         stages[service] = fanOut;
-        const archive = fanOut.archive;
-        http.addHealthCheck('archive', () => archive.ping());
-        http.addRoute('/archive', archiveRoute(archive));
       }
       const stage = stages[service]!;
       // Unhealthy when a received batch has not committed within STAGE_STALL_MS, or the consumer crashed.
@@ -80,12 +91,28 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     http,
     httpPort,
     fanOut,
+    archive,
     stages,
     ready: async () => {
       await Promise.all(Object.values(stages).map((stage) => stage.joined));
     },
     stop: () => shutdown.run(),
   };
+}
+
+/**
+ * What the fan-out reads the archive through: the archiver's in this process, else a ClickHouse
+ * server of its own, else the archiver's HTTP routes (the embedded engine is one process's).
+ */
+async function archiveForFanOut(local: Archive | undefined, shutdown: Shutdown, config: Runtime['config']): Promise<ArchiveReader> {
+  if (local) return local;
+  if (config.clickhouseUrl) {
+    const server = await Archive.open(config);
+    shutdown.add('archive', () => server.close());
+    return server;
+  }
+  if (config.archiveQueryUrl) return new HttpArchiveReader(config.archiveQueryUrl);
+  throw new ConfigError('the fan-out reads the archive: run the archiver in the same process, or set CLICKHOUSE_URL (a server), or ARCHIVE_QUERY_URL (the archiver\'s HTTP address)');
 }
 
 export async function main(services: ServiceName[] = ALL_SERVICES): Promise<void> {

@@ -135,7 +135,12 @@ async function demo(): Promise<void> {
   for (const [label, id] of Object.entries(PARTIES)) {
     console.log(`  ${label.padEnd(28)} ${received.filter((r) => r.recipientPartyId === id).length}`);
   }
-  const archived = await app.fanOut!.archive.find({ deviceId: meterA });
+  // The archiver writes the archive just after delivery: give it a few seconds to catch up.
+  const onMeterA = received.filter((r) => r.deviceId === meterA).length;
+  let archived = await app.archive!.find({ deviceId: meterA });
+  for (const until = Date.now() + 10_000; archived.length < onMeterA && Date.now() < until; archived = await app.archive!.find({ deviceId: meterA })) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
   console.log(`archive: ${archived.length} copies for ${meterA} (while \`npm start\` runs: GET http://${config.httpHost}:${config.httpPort}/archive?deviceId=${meterA})`);
   console.log(`unknown variant 42.1 is shown as "${lookupSrv('42.1')?.title ?? 'Unknown SRV 42.1'}" with flag UNKNOWN_SRV`);
   await reader.disconnect();

@@ -1,9 +1,9 @@
 // Writes copies inside the caller's transaction: party copies (skipping (eventId, party) pairs
-// already delivered), records without owners to visibility.unowned, and both to the archive.
+// already delivered), records without owners to visibility.unowned, and each of them, the same
+// bytes, to visibility.archive, which the archiver stage reads (read committed) into ClickHouse.
 // The Kafka timestamp is the time of writing (the producer's default), never eventTime: retention
 // counts from when a record was written, so a copy of an old event is not deleted on arrival.
 import type { Admin } from '../shared/kafka';
-import type { Archive } from '../shared/archive';
 import { sendBounded, type Sender } from '../shared/boundedSend';
 import type { Config } from '../shared/config';
 import { TOPICS, partyTopic, type VisibilityRecord } from '../shared/contracts';
@@ -34,7 +34,6 @@ export class Delivery {
     private readonly codec: AvroCodec,
     private readonly schemaIds: SchemaIds,
     private readonly admin: Admin,
-    private readonly archive: Archive,
     private readonly state: FanOutState,
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -60,27 +59,29 @@ export class Delivery {
     return fresh;
   }
 
-  /** Writes party copies to their topics and the archive; returns what it wrote. */
+  /** Writes party copies to their topics and to visibility.archive; returns what it wrote. */
   async deliver(sender: Sender, items: Routed[], extraFlags: string[] = []): Promise<VisibilityRecord[]> {
     const fresh = await this.freshCopies(items, extraFlags);
     if (fresh.length === 0) return [];
     const t0 = performance.now();
     await this.ensurePartyTopics(fresh.map((c) => c.recipientPartyId!));
     const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
+    const archived: Array<{ key: string; value: Buffer }> = [];
     for (const copy of fresh) {
       const topic = partyTopic(copy.recipientPartyId!);
       let messages = byTopic.get(topic);
       if (!messages) byTopic.set(topic, (messages = []));
-      messages.push({ key: copy.deviceId, value: this.codec.encodeSync(this.schemaIds.party, copy) });
+      const message = { key: copy.deviceId, value: this.codec.encodeSync(this.schemaIds.party, copy) };
+      messages.push(message);
+      archived.push(message);
     }
+    byTopic.set(TOPICS.archive, archived);
     await sendBounded(sender, [...byTopic].map(([topic, messages]) => ({ topic, messages })), this.config.maxSendBytes);
-    const t1 = performance.now();
-    await this.archive.insert(fresh.map((record) => ({ record, delivery: 'party' as const })));
-    this.log.debug({ copies: fresh.length, produceMs: Math.round(t1 - t0), archiveMs: Math.round(performance.now() - t1) }, 'delivered');
+    this.log.debug({ copies: fresh.length, produceMs: Math.round(performance.now() - t0) }, 'delivered');
     return fresh;
   }
 
-  /** Records that waited OWNERSHIP_WAIT_MS without owners: to visibility.unowned and the archive. */
+  /** Records that waited OWNERSHIP_WAIT_MS without owners: to visibility.unowned and visibility.archive. */
   async giveUp(sender: Sender, expired: Expired[]): Promise<void> {
     if (expired.length === 0) return;
     const copies = expired.map(({ record, reason }) => ({ record: unownedCopy(record), reason }));
@@ -89,8 +90,8 @@ export class Delivery {
       value: this.codec.encodeSync(this.schemaIds.unowned, record),
       headers: { 'unowned.reason': reason, 'unowned.waited.ms': String(this.config.ownershipWaitMs) },
     }));
-    await sendBounded(sender, [{ topic: TOPICS.unowned, messages }], this.config.maxSendBytes);
-    await this.archive.insert(copies.map(({ record }) => ({ record, delivery: 'unowned' as const })));
+    const archived = messages.map(({ key, value }) => ({ key, value }));
+    await sendBounded(sender, [{ topic: TOPICS.unowned, messages }, { topic: TOPICS.archive, messages: archived }], this.config.maxSendBytes);
   }
 
   private async ensurePartyTopics(partyIds: Iterable<string>): Promise<void> {

@@ -1,23 +1,27 @@
 // Fan-out topology, read top to bottom:
 //   visibility.records (partition p) -> decode -> drop repeats within the batch
 //     -> resolve owners at eventTime (Redis, O(1) round trips per batch, exact cache)
-//     -> owned:   one copy per owner, minus copies already delivered -> visibility.party.<partyId> + archive
+//     -> owned:   one copy per owner, minus copies already delivered -> visibility.party.<partyId>
+//                 and visibility.archive (the archiver stage writes it to ClickHouse)
 //     -> unknown: waiting records of p
 //   every PENDING_SCAN_MS, for each partition p this instance owns:
-//     own:changes (registration data that arrived late) -> archived events of p's devices it
-//       touches -> owners that lack a copy get one, flagged LATE_OWNERSHIP
+//     own:changes (registration data that arrived late; only as far as the archiver has archived
+//       p's earlier copies) -> archived events of p's devices it touches -> owners that lack a
+//       copy get one, flagged LATE_OWNERSHIP
 //     waiting records of p -> owners known now: copies; waited OWNERSHIP_WAIT_MS: visibility.unowned
 // Each batch and each timer step is one Kafka transaction of p's producer (fenced per partition)
 // carrying p's offsets; the state it changes (ledger, waiting records, late-ownership cursor) is
 // applied after the commit from an intent the commit witnesses (fanOutState.ts).
 import type { Admin } from '../shared/kafka';
 import type Redis from 'ioredis';
-import { Archive } from '../shared/archive';
+import type { ArchiveReader } from '../shared/archive';
 import { FLAGS, TOPICS, type VisibilityRecord } from '../shared/contracts';
 import { resolveOwners } from '../shared/ownership';
-import { OwnershipReader } from '../shared/ownershipStore';
+import { OwnershipReader, readChanges } from '../shared/ownershipStore';
 import type { Runtime } from '../shared/runtime';
 import { stageSettings, startStage, type AfterCommit, type RunningStage, type TransactionContext } from '../shared/stage';
+import { ArchiveFrontier } from './archiveFrontier';
+import { ARCHIVER } from '../archiver/archiverService';
 import { Delivery, type Expired, type Routed } from './delivery';
 import { FanOutState, deliveredPairs, emptyDelta, isEmptyDelta, type PendingRecord, type StateDelta } from './fanOutState';
 import { LateOwnershipFeed, type LateWork } from './lateOwnershipFeed';
@@ -30,24 +34,33 @@ export const FAN_OUT = 'fan-out';
 const PENDING_PER_STEP = 5_000;
 
 export interface RunningFanOut extends RunningStage {
-  archive: Archive;
   state: FanOutState;
+  /** Every record waiting for its owners, on any partition (tests, operators). */
+  allPending(): Promise<PendingRecord[]>;
   /** Runs the timer work (late registration data, waiting records) on every owned partition now. */
   punctuate(): Promise<void>;
 }
 
-export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<RunningFanOut> {
+/** `archive`: where late registration data looks up what was delivered (in this process, a server, or the archiver over HTTP). */
+export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Promise<RunningFanOut> {
   const { config, codec, schemaIds, metrics, logger } = runtime;
   const log = logger.child({ stage: FAN_OUT });
   const redis: Redis = await runtime.redis(FAN_OUT);
   const reader = new OwnershipReader(redis);
   const state = new FanOutState(redis, config.dedupTtlSeconds, config.groupPrefix);
-  const archiveStore = archive ?? (await Archive.open(config));
   const admin: Admin = runtime.kafka.admin();
   await admin.connect();
   const [{ partitions: recordPartitions }] = await admin.fetchTopicMetadata({ topics: [TOPICS.visibilityRecords] });
-  const delivery = new Delivery(config, codec, schemaIds, admin, archiveStore, state, metrics, log);
-  const lateFeed = new LateOwnershipFeed(redis, state, recordPartitions.length, metrics, log);
+  const delivery = new Delivery(config, codec, schemaIds, admin, state, metrics, log);
+  const frontier = new ArchiveFrontier({
+    latestChange: async () => (await readChanges(redis, '')).cursor,
+    highWatermarks: async () => new Map((await admin.fetchTopicOffsets(TOPICS.archive)).map((p) => [p.partition, BigInt(p.high)])),
+    archiverCommitted: async () => {
+      const [archived] = await admin.fetchOffsets({ groupId: `${config.groupPrefix}-${ARCHIVER}`, topics: [TOPICS.archive] });
+      return new Map((archived?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    },
+  });
+  const lateFeed = new LateOwnershipFeed(redis, state, archive, frontier, recordPartitions.length, metrics, log);
   const migrated = await state.migrateLegacyPending((deviceId) => partitionOfKey(deviceId, recordPartitions.length));
   if (migrated > 0) log.info({ records: migrated }, 'waiting records moved from the single-instance layout to their partitions');
 
@@ -108,6 +121,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
       });
     },
     unresolvedTransaction: (partition) => state.intentTransaction(partition),
+    revoked: async (partition) => frontier.forget(partition),
     recover: async (partition, witness) => {
       const outcome = await state.recover(partition, witness?.transactionId ?? null);
       if (outcome !== 'none') log.info({ partition, outcome }, 'state of an interrupted transaction recovered');
@@ -118,7 +132,7 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
   async function reconcileLate(partition: number): Promise<void> {
     await stage.runOnPartition<LateWork>(
       partition,
-      () => lateFeed.next(partition, archiveStore),
+      () => lateFeed.next(partition),
       async (work, sender, context) => {
         let sent: VisibilityRecord[] = [];
         if (work.archived.length > 0) {
@@ -185,14 +199,13 @@ export async function startFanOut(runtime: Runtime, archive?: Archive): Promise<
 
   return {
     ...stage,
-    archive: archiveStore,
     state,
+    allPending: () => state.allPending(recordPartitions.map((p) => p.partitionId)),
     punctuate: () => punctuator.runOnce(),
     stop: async () => {
       await punctuator.stop();
       await stage.stop();
       await admin.disconnect();
-      if (!archive) await archiveStore.close();
     },
   };
 }

@@ -21,7 +21,6 @@ function keysOf(deployment: string) {
     delivered: (eventId: string) => `${base}:delivered:${eventId}`,
     pending: (partition: number) => `${base}:pending:${partition}`,
     pendingRecords: (partition: number) => `${base}:pending:records:${partition}`,
-    pendingPattern: `${base}:pending:[0-9]*`,
     lateCursor: (partition: number) => `${base}:late:cursor:${partition}`,
     intent: (partition: number) => `${base}:intent:${partition}`,
   };
@@ -114,11 +113,10 @@ export class FanOutState {
     return ((await execAll(pipeline)) as number[]).reduce((a, b) => a + b, 0);
   }
 
-  /** Every waiting record of every partition (tests, operators). */
-  async allPending(): Promise<PendingRecord[]> {
-    const keys = await this.redis.keys(this.keys.pendingPattern);
+  /** Every waiting record of these partitions (tests, operators); by key, never a KEYS scan of the store. */
+  async allPending(partitions: number[]): Promise<PendingRecord[]> {
     const all: PendingRecord[] = [];
-    for (const key of keys) all.push(...(await this.pending(Number(key.split(':').pop()), 1_000_000)));
+    for (const partition of partitions) all.push(...(await this.pending(partition, 1_000_000)));
     return all;
   }
 

@@ -1,12 +1,14 @@
 // What late registration data asks of one input partition: reads own:changes after the
 // partition's cursor (a bounded number per step), keeps the devices that live on this partition,
 // and finds their archived events from each change's effective date on. Entries trimmed from the
-// stream before being read, and rebuild announcements, are never skipped silently.
+// stream before being read, and rebuild announcements, are never skipped silently. Changes are
+// read only as far as the archive is known to hold every copy delivered before them.
 import type Redis from 'ioredis';
-import type { Archive, ArchivedRecord } from '../shared/archive';
+import type { ArchiveReader, ArchivedRecord } from '../shared/archive';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { EVERYTHING_CHANGED, KEYS, devicesAffected, readChanges } from '../shared/ownershipStore';
+import { streamIdBefore, type ArchiveFrontier } from './archiveFrontier';
 import type { FanOutState } from './fanOutState';
 import { partitionOfKey } from './partitioning';
 
@@ -17,24 +19,20 @@ export interface LateWork {
   archived: ArchivedRecord[];
 }
 
-/** Stream ids are `<ms>-<seq>`; compares them numerically. Pure. */
-export function streamIdBefore(a: string, b: string): boolean {
-  const [am, as] = a.split('-').map(BigInt);
-  const [bm, bs] = b.split('-').map(BigInt);
-  return am < bm || (am === bm && as < bs);
-}
-
 export class LateOwnershipFeed {
   constructor(
     private readonly redis: Redis,
     private readonly state: FanOutState,
+    private readonly archive: ArchiveReader,
+    private readonly frontier: ArchiveFrontier,
     private readonly partitions: number,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly changesPerStep = 500,
   ) {}
 
-  async next(partition: number, archive: Archive): Promise<LateWork | undefined> {
+  async next(partition: number): Promise<LateWork | undefined> {
+    const archive = this.archive;
     const cursor = await this.state.lateCursor(partition);
     if (cursor === null) {
       // A partition's first step starts at the stream's end: nothing before this fan-out existed.
@@ -47,7 +45,10 @@ export class LateOwnershipFeed {
       this.metrics.lateOwnershipGaps.inc();
       this.log.error({ partition, cursor, oldest: first[0] }, 'own:changes was trimmed past this partition\'s cursor: registration changes may have been missed (run ownership:rebuild)');
     }
-    const { changes, cursor: next } = await readChanges(this.redis, cursor, this.changesPerStep);
+    // Only changes whose earlier copies the archiver has archived (archiveFrontier.ts).
+    const through = await this.frontier.through(partition, cursor);
+    if (through === undefined) return undefined;
+    const { changes, cursor: next } = await readChanges(this.redis, cursor, this.changesPerStep, through);
     if (changes.length === 0) return undefined;
 
     const mine = (deviceId: string) => partitionOfKey(deviceId, this.partitions) === partition;

@@ -91,6 +91,17 @@ export function groupByDays<T>(items: T[], timeOf: (item: T) => number, maxDays:
   return groups;
 }
 
+/** What the fan-out reads from the archive (late registration data); served directly or over HTTP. */
+export interface ArchiveReader {
+  findForDevices(deviceIds: string[], from: number): Promise<ArchivedRecord[]>;
+  findArchivedSince(since: number, limit?: number): Promise<ArchivedRecord[]>;
+}
+
+/** Unowned records are archived with no recipient. Pure. */
+export function deliveryOf(record: VisibilityRecord): Delivery {
+  return record.recipientPartyId ? 'party' : 'unowned';
+}
+
 export interface ArchiveQuery {
   deviceId?: string;
   recipientPartyId?: string;
@@ -100,7 +111,7 @@ export interface ArchiveQuery {
   limit?: number;
 }
 
-export class Archive {
+export class Archive implements ArchiveReader {
   private constructor(
     private readonly engine: Engine,
     readonly kind: 'embedded' | 'server',

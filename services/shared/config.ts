@@ -13,6 +13,11 @@ export interface Config {
   clickhouseUrl: string | undefined;
   archivePath: string;
   archiveRetentionDays: number;
+  /**
+   * The archiver's HTTP base URL, where a fan-out in another process reads the archive when it has
+   * no ClickHouse server of its own (the embedded engine allows one process per data directory).
+   */
+  archiveQueryUrl: string | undefined;
   logLevel: string;
   /** Prefix for consumer group ids, so several deployments can share one cluster. */
   groupPrefix: string;
@@ -136,6 +141,7 @@ export function loadConfig(env: Env = process.env): Config {
     clickhouseUrl: url(env, 'CLICKHOUSE_URL', undefined, ['http:', 'https:']),
     archivePath: path.resolve(text(env, 'ARCHIVE_PATH', path.join(REPO_ROOT, '.stack', 'archive'))),
     archiveRetentionDays: integer(env, 'ARCHIVE_RETENTION_DAYS', 90, 1, 3650),
+    archiveQueryUrl: url(env, 'ARCHIVE_QUERY_URL', undefined, ['http:', 'https:']),
     logLevel,
     groupPrefix: text(env, 'GROUP_PREFIX', 'srv-visibility'),
     ownershipWaitMs: integer(env, 'OWNERSHIP_WAIT_MS', 10 * 60_000, 0, 7 * 24 * 3600_000),

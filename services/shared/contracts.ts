@@ -111,6 +111,8 @@ export const TOPICS = {
   alerts: 'sat.alerts',
   visibilityRecords: 'visibility.records',
   unowned: 'visibility.unowned',
+  /** This project's: every party copy and unowned record as committed, for the archiver (see README). */
+  archive: 'visibility.archive',
   dlq: 'sat.dlq',
   partyPrefix: 'visibility.party.',
 } as const;

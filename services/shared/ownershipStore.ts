@@ -36,14 +36,15 @@ export interface OwnershipChange {
 
 /**
  * Reads own:changes after `cursor` ('' = start at the current end: nothing before this reader
- * existed is replayed). Returns the changes and the cursor to store after handling them.
+ * existed is replayed), at most `count`, none newer than `through`. Returns the changes and the
+ * cursor to store after handling them.
  */
-export async function readChanges(redis: Redis, cursor: string, count = 1000): Promise<{ changes: OwnershipChange[]; cursor: string }> {
+export async function readChanges(redis: Redis, cursor: string, count = 1000, through = '+'): Promise<{ changes: OwnershipChange[]; cursor: string }> {
   if (cursor === '') {
     const latest = await redis.xrevrange(KEYS.changes, '+', '-', 'COUNT', 1);
     return { changes: [], cursor: latest.length > 0 ? latest[0][0] : '0-0' };
   }
-  const entries = await redis.xrange(KEYS.changes, `(${cursor}`, '+', 'COUNT', count);
+  const entries = await redis.xrange(KEYS.changes, `(${cursor}`, through, 'COUNT', count);
   const changes = entries.map(([id, fields]) => ({
     id,
     key: fields[fields.indexOf('key') + 1],

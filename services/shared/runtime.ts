@@ -21,6 +21,8 @@ export interface SchemaIds {
   visibilityRecord: number;
   unowned: number;
   party: number;
+  /** visibility.archive carries the very bytes of each party or unowned copy (either id); registered for outside readers. */
+  archive: number;
 }
 
 export interface Runtime {
@@ -60,6 +62,7 @@ export async function registerSchemas(codec: AvroCodec): Promise<SchemaIds> {
     visibilityRecord: await codec.register('VisibilityRecord', `${TOPICS.visibilityRecords}-value`),
     unowned: await codec.register('VisibilityRecord', `${TOPICS.unowned}-value`),
     party: await codec.register('VisibilityRecord', PARTY_TOPIC_SUBJECT),
+    archive: await codec.register('VisibilityRecord', `${TOPICS.archive}-value`),
   };
 }
 

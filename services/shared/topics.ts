@@ -24,6 +24,8 @@ export function topicLayout({ replicationFactor }: TopicLayoutOptions): ITopicCo
     topic(TOPICS.ownershipFacts, 6, { 'cleanup.policy': 'compact' }),
     topic(TOPICS.alerts, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS), 'max.message.bytes': LARGE_MESSAGE_BYTES }),
     topic(TOPICS.visibilityRecords, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) }),
+    // Same partition count and key as visibility.records: a device's copies stay in order.
+    topic(TOPICS.archive, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) }),
     topic(TOPICS.unowned, 3, { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) }),
     topic(TOPICS.dlq, 3, { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS), 'max.message.bytes': LARGE_MESSAGE_BYTES }),
   ];

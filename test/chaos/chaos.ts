@@ -1,10 +1,12 @@
-// npm run chaos: the three services as separate processes on the local stack, a workload with
+// npm run chaos: the four services as separate processes on the local stack, a workload with
 // Changes of Supplier mixed in, a backlog waiting before they start, and faults while it runs
-// (kill -9 of each service at random moments, a broker restart). Afterwards every party topic and
-// the archive are checked against what the input alone says they must hold.
+// (kill -9 of each service at random moments, a broker restart, the archive down for a while, the
+// fan-out scaled from one instance to three and back). Afterwards every party topic and the
+// archive are checked against what the input alone says they must hold.
 //   CHAOS_PROFILE=ci (default: short, for CI) | full (200,000 events, 100,000 of them as a backlog, 5 kills per service)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../../services/shared/config';
 import { TOPICS, partyTopic } from '../../services/shared/contracts';
@@ -27,14 +29,24 @@ export interface ChaosProfile {
   brokerRestarts: number;
   /** Audit events written per second while the faults happen. */
   rate: number;
+  /** How long the archiver is down (0: not at all). */
+  archiveDownSeconds: number;
+  /** How long two more fan-out instances run beside the first (0: not at all). */
+  scaleOutSeconds: number;
 }
 
 export const PROFILES: Record<string, ChaosProfile> = {
-  ci: { name: 'ci', devices: 500, events: 24_000, backlog: 8_000, killsPerService: 2, brokerRestarts: 1, rate: 1_000 },
-  full: { name: 'full', devices: 20_000, events: 200_000, backlog: 100_000, killsPerService: 5, brokerRestarts: 1, rate: 2_000 },
+  ci: { name: 'ci', devices: 500, events: 24_000, backlog: 8_000, killsPerService: 2, brokerRestarts: 1, rate: 1_000, archiveDownSeconds: 10, scaleOutSeconds: 8 },
+  full: { name: 'full', devices: 20_000, events: 200_000, backlog: 100_000, killsPerService: 5, brokerRestarts: 1, rate: 2_000, archiveDownSeconds: 60, scaleOutSeconds: 30 },
 };
 
-const SERVICES = ['ownership-projector', 'projector', 'fan-out'] as const;
+const SERVICES = ['ownership-projector', 'projector', 'archiver', 'fan-out'] as const;
+const INPUT: Record<Service, string> = {
+  'ownership-projector': TOPICS.ownershipEvents,
+  projector: TOPICS.auditEvents,
+  archiver: TOPICS.archive,
+  'fan-out': TOPICS.visibilityRecords,
+};
 type Service = (typeof SERVICES)[number];
 
 export interface FaultRow extends Partial<Comparison> {
@@ -50,13 +62,24 @@ export interface ChaosReport {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 export async function runChaos(profile: ChaosProfile, say: (line: string) => void = console.log): Promise<ChaosReport> {
   const started = Date.now();
   const run = `chaos-${started.toString(36)}`;
   const dir = path.join(REPO_ROOT, '.stack', 'chaos', run);
   fs.mkdirSync(dir, { recursive: true });
+  // The archiver holds the embedded archive; the fan-out reads it over the archiver's HTTP port.
+  const archiverPort = await freePort();
   const env = {
     ...process.env,
+    ARCHIVE_QUERY_URL: `http://127.0.0.1:${archiverPort}`,
     GROUP_PREFIX: run,
     ARCHIVE_PATH: path.join(dir, 'archive'),
     HTTP_PORT: '0',
@@ -89,28 +112,29 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   await sendEvents(0, profile.backlog);
 
   // The services, one process each, restartable.
-  const processes = new Map<Service, ChildProcess>();
-  let fanOutPort: number | undefined;
+  const processes = new Map<string, ChildProcess>();
   /** Services that exited by themselves (a fatal error): restarted, as a supervisor would. */
   let selfExits = 0;
   /** Processes this run stopped on purpose (kill -9, end of run). */
   const stopped = new WeakSet<ChildProcess>();
-  const start = (service: Service) => {
-    const out = fs.openSync(path.join(dir, `${service}.log`), 'a');
+  const start = (service: Service, instance = 1) => {
+    const name = `${service}-${instance}`;
+    const out = fs.openSync(path.join(dir, `${name}.log`), 'a');
     // Static membership: a restarted service takes its partitions back without waiting for the session timeout.
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'services', service, 'main.js')], { env: { ...env, KAFKA_INSTANCE_ID: `${service}-1` }, stdio: ['ignore', out, out] });
+    const own = { KAFKA_INSTANCE_ID: name, ...(service === 'archiver' ? { HTTP_PORT: String(archiverPort) } : {}) };
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'services', service, 'main.js')], { env: { ...env, ...own }, stdio: ['ignore', out, out] });
     fs.closeSync(out);
-    processes.set(service, child);
+    processes.set(name, child);
     child.once('exit', (code) => {
-      if (stopped.has(child) || processes.get(service) !== child || finished) return;
+      if (stopped.has(child) || processes.get(name) !== child || finished) return;
       selfExits++;
-      say(`  ${service} exited by itself (code ${code}); restarting it, as a supervisor would`);
-      setTimeout(() => !finished && start(service), 1_000);
+      say(`  ${name} exited by itself (code ${code}); restarting it, as a supervisor would`);
+      setTimeout(() => !finished && start(service, instance), 1_000);
     });
   };
   let finished = false;
-  const stop = async (service: Service, signal: NodeJS.Signals) => {
-    const child = processes.get(service);
+  const stop = async (service: Service, signal: NodeJS.Signals, instance = 1) => {
+    const child = processes.get(`${service}-${instance}`);
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     stopped.add(child);
@@ -171,10 +195,12 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   // Faults spread over the live part of the run, at random moments.
   const live = profile.events - profile.backlog;
   const liveSeconds = live / profile.rate;
-  type Fault = { at: number; kind: 'kill'; service: Service } | { at: number; kind: 'broker' };
+  type Fault = { at: number; kind: 'kill'; service: Service } | { at: number; kind: 'broker' | 'archive-down' | 'scale-out' };
   const faults: Fault[] = [];
   for (const service of SERVICES) for (let k = 0; k < profile.killsPerService; k++) faults.push({ at: Math.random() * liveSeconds, kind: 'kill', service });
   for (let b = 0; b < profile.brokerRestarts; b++) faults.push({ at: liveSeconds * (0.3 + 0.4 * Math.random()), kind: 'broker' });
+  if (profile.archiveDownSeconds > 0) faults.push({ at: liveSeconds * 0.1, kind: 'archive-down' });
+  if (profile.scaleOutSeconds > 0) faults.push({ at: liveSeconds * 0.5 * Math.random(), kind: 'scale-out' });
   faults.sort((a, b) => a.at - b.at);
 
   const liveStart = Date.now();
@@ -191,7 +217,7 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
     const due = liveStart + fault.at * 1000;
     if (due > Date.now()) await sleep(due - Date.now());
     if (fault.kind === 'kill') {
-      const topic = fault.service === 'projector' ? TOPICS.auditEvents : fault.service === 'fan-out' ? TOPICS.visibilityRecords : TOPICS.ownershipEvents;
+      const topic = INPUT[fault.service];
       const { done } = await position(fault.service, topic);
       await stop(fault.service, 'SIGKILL');
       const killedAt = Date.now();
@@ -199,6 +225,29 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
       const seconds = await recovery(fault.service, topic, killedAt, done);
       rows.push({ fault: `kill -9 ${fault.service}`, recoverySeconds: seconds });
       say(`  kill -9 ${fault.service} at ${fault.at.toFixed(1)} s: consuming again after ${seconds.toFixed(1)} s`);
+    } else if (fault.kind === 'archive-down') {
+      // The archive unavailable: its process is gone; party delivery must go on meanwhile.
+      const { done } = await position('archiver', TOPICS.archive);
+      await stop('archiver', 'SIGKILL');
+      const downAt = Date.now();
+      const fanOutBefore = (await position('fan-out', TOPICS.visibilityRecords)).done;
+      await sleep(profile.archiveDownSeconds * 1000);
+      const fanOutAfter = (await position('fan-out', TOPICS.visibilityRecords)).done;
+      start('archiver');
+      const seconds = await recovery('archiver', TOPICS.archive, downAt + profile.archiveDownSeconds * 1000, done);
+      rows.push({ fault: `archive down ${profile.archiveDownSeconds} s`, recoverySeconds: seconds });
+      say(`  archive down for ${profile.archiveDownSeconds} s at ${fault.at.toFixed(1)} s (fan-out committed ${fanOutAfter - fanOutBefore} records meanwhile): archiving again ${seconds.toFixed(1)} s after its return`);
+    } else if (fault.kind === 'scale-out') {
+      start('fan-out', 2);
+      start('fan-out', 3);
+      say(`  fan-out scaled to 3 instances at ${fault.at.toFixed(1)} s`);
+      // Scaled back in the background, so later faults keep their moments.
+      void sleep(profile.scaleOutSeconds * 1000).then(async () => {
+        await stop('fan-out', 'SIGTERM', 2);
+        await stop('fan-out', 'SIGTERM', 3);
+        say(`  fan-out back to 1 instance after ${profile.scaleOutSeconds} s`);
+      });
+      rows.push({ fault: `fan-out 1 -> 3 -> 1 (${profile.scaleOutSeconds} s)` });
     } else {
       const stopped = Date.now();
       execFileSync('bash', [path.join(REPO_ROOT, 'infra', 'stack', 'kafka.sh'), 'stop'], { stdio: 'ignore' });
@@ -239,17 +288,12 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   }
   fs.writeFileSync(path.join(dir, 'report.json'), JSON.stringify({ parties, comparison }, null, 2));
 
-  // The archive, through the fan-out's own lookup route (the embedded engine lives in its process).
-  for (const line of fs.readFileSync(path.join(dir, 'fan-out.log'), 'utf8').split('\n').reverse()) {
-    const match = /"httpPort":(\d+)/.exec(line);
-    if (match) {
-      fanOutPort = Number(match[1]);
-      break;
-    }
-  }
+  // The archive, through the archiver's lookup route (the embedded engine lives in its process),
+  // once the archiver has caught up with everything the fan-out committed.
+  for (const deadline = Date.now() + 180_000; (await position('archiver', TOPICS.archive)).lag > 0 && Date.now() < deadline; ) await sleep(500);
   let archiveRows = 0;
   for (const party of parties) {
-    const response = await fetch(`http://127.0.0.1:${fanOutPort}/archive?partyId=${party}&limit=100000`);
+    const response = await fetch(`http://127.0.0.1:${archiverPort}/archive?partyId=${party}&limit=100000`);
     archiveRows += ((await response.json()) as { count: number }).count;
   }
   for (const service of SERVICES) await stop(service, 'SIGTERM');

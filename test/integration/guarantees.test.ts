@@ -3,7 +3,7 @@
 import { createProducer } from '../../services/shared/kafka';
 import { TOPICS, partyTopic, type AuditEvent, type OwnershipEvent } from '../../services/shared/contracts';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan } from '../support/fixtures';
-import { drained, readTopic, startHarness, waitFor, type Harness } from '../support/pipeline';
+import { drained, groupLag, readTopic, startHarness, waitFor, type Harness } from '../support/pipeline';
 
 const DAY = 24 * 3600_000;
 
@@ -82,12 +82,15 @@ test('a transaction that fails before its commit leaves no copy and no state beh
   await withOwnedEstate(6, async (harness, supplier, devices) => {
     harness.app.runtime.faults.arm('fan-out', 'before-commit', 3);
     harness.app.runtime.faults.arm('projector', 'before-commit', 2);
+    harness.app.runtime.faults.arm('archiver', 'before-commit', 2);
     const events = eventsFor(devices, supplier, 2);
     await harness.sendAudit(events);
     expectExactlyOnce(await copiesOn(harness, supplier, devices, events.length), events);
-    expect(harness.app.runtime.faults.fired.length).toBe(5);
-    // The archive holds each copy once, although aborted attempts inserted rows too.
-    const archived = await harness.app.fanOut!.archive.find({ recipientPartyId: supplier, limit: 1000 });
+    await drained(harness);
+    expect(harness.app.runtime.faults.fired.length).toBe(7);
+    // The archive holds each copy once: aborted fan-out transactions never reach the archiver
+    // (read committed), and the archiver's own aborted attempts inserted rows its replay inserted again.
+    const archived = await harness.app.archive!.find({ recipientPartyId: supplier, limit: 1000 });
     expect(archived.map((r) => r.eventId).sort()).toEqual(events.map((e) => e.eventId).sort());
   });
 });
@@ -122,7 +125,7 @@ test('two fan-out instances share the partitions and deliver every copy exactly 
   const one = await startHarness();
   // The second instance runs only the fan-out, in the same groups, sharing the embedded archive
   // (one engine per process).
-  const two = await startHarness({ services: ['fan-out'], archive: one.app.fanOut!.archive });
+  const two = await startHarness({ services: ['fan-out'], archive: one.app.archive! });
   try {
     await Promise.all([one.app.ready(), two.app.ready()]);
     await waitFor(async () => one.app.stages['fan-out']!.assigned().length > 0 && two.app.stages['fan-out']!.assigned().length > 0, {
@@ -139,6 +142,37 @@ test('two fan-out instances share the partitions and deliver every copy exactly 
   } finally {
     await two.stop();
     await one.stop();
+  }
+});
+
+test('party delivery goes on while the archiver is down; afterwards the archive catches up, each copy once', async () => {
+  const supplier = randomEui64();
+  const { devices, ownership } = estate(6, supplier);
+  // No archiver in this process: the fan-out would read the archive over HTTP (only late
+  // registration data does, and there is none here).
+  const pipeline = await startHarness({ services: ['ownership-projector', 'projector', 'fan-out'], env: { ARCHIVE_QUERY_URL: 'http://127.0.0.1:9' } });
+  let archiver: Harness | undefined;
+  try {
+    await pipeline.sendOwnership(ownership);
+    await drained(pipeline);
+    const events = eventsFor(devices, supplier, 3);
+    await pipeline.sendAudit(events);
+    expectExactlyOnce(await copiesOn(pipeline, supplier, devices, events.length), events);
+    const lag = await groupLag(pipeline.kafka, `${pipeline.app.runtime.config.groupPrefix}-archiver`, TOPICS.archive);
+    expect(lag).toBeGreaterThanOrEqual(events.length);
+
+    archiver = await startHarness({ services: ['archiver'] });
+    const archive = archiver.app.archive!;
+    const rows = await waitFor(async () => {
+      const found = await archive.find({ recipientPartyId: supplier, limit: 1000 });
+      return found.length >= events.length && found;
+    }, { what: 'the archiver to catch up', timeoutMs: 60_000 });
+    await drained(archiver);
+    expect(rows.map((r) => r.eventId).sort()).toEqual(events.map((e) => e.eventId).sort());
+    expect(await archive.find({ recipientPartyId: supplier, limit: 1000 })).toHaveLength(events.length);
+  } finally {
+    await archiver?.stop();
+    await pipeline.stop();
   }
 });
 

@@ -47,8 +47,9 @@ test('no payload fragment reaches a party topic, the unowned topic, the archive 
   expect(delivered).toHaveLength(owned.length * 2);
   const orphaned = await readTopics(harness.kafka, harness.codec, [TOPICS.unowned], { filter: (m) => m.value.deviceId === orphan, done: (m) => m.length >= unowned.length, timeoutMs: 30_000 });
   expect(orphaned).toHaveLength(unowned.length);
-  const archive = harness.app.fanOut!.archive;
+  const archive = harness.app.archive!;
   await waitFor(async () => (await archive.find({ deviceId: orphan })).length === unowned.length, { what: 'unowned records in the archive' });
+  await waitFor(async () => (await archive.find({ deviceId: device, limit: 10_000 })).length >= owned.length * 2, { what: 'party copies in the archive' });
   const archived = [...(await archive.find({ deviceId: device, limit: 10_000 })), ...(await archive.find({ deviceId: orphan }))];
   expect(archived).toHaveLength(owned.length * 2 + unowned.length);
 

@@ -3,7 +3,7 @@
 // holds every copy, and no payload byte appears anywhere.
 import { partyTopic } from '../../services/shared/contracts';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan } from '../support/fixtures';
-import { drained, readTopic, useHarness } from '../support/pipeline';
+import { drained, readTopic, useHarness, waitFor } from '../support/pipeline';
 
 const DAY = 24 * 3600_000;
 const harness = useHarness();
@@ -58,8 +58,12 @@ test('records reach exactly the owners at their event time, across a Change of S
   const dView = d.find((m) => m.value.eventId === afterCos[0].eventId)!.value;
   expect(dView).toMatchObject({ recipientPartyId: distributor, recipientRole: 'ED', sentByRecipient: false, originatorId: null, originatorRole: 'IS' });
 
-  // The archive holds every copy.
-  const archived = await harness.app.fanOut!.archive.find({ deviceId: device });
+  // The archive holds every copy (the archiver writes it after the fan-out commits).
+  const copies = a.length + b.length + d.length;
+  const archived = await waitFor(async () => {
+    const rows = await harness.app.archive!.find({ deviceId: device });
+    return rows.length >= copies && rows;
+  }, { what: 'every copy in the archive' });
   expect(archived.map((r) => `${r.eventId}>${r.recipientPartyId}`).sort()).toEqual(
     [...a, ...b, ...d].map((m) => `${m.value.eventId}>${m.value.recipientPartyId}`).sort(),
   );

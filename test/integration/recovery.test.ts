@@ -63,7 +63,7 @@ test('records waiting for owners survive a restart of the fan-out and are delive
   try {
     await first.sendAudit(waiting);
     await drained(first);
-    expect((await first.app.fanOut!.state.allPending()).map((p) => p.record.eventId)).toContain(waiting[0].eventId);
+    expect((await first.app.fanOut!.allPending()).map((p) => p.record.eventId)).toContain(waiting[0].eventId);
   } finally {
     await first.stop();
   }
@@ -75,7 +75,7 @@ test('records waiting for owners survive a restart of the fan-out and are delive
     ]);
     const contents = await partyContents(second, { [supplier]: [waiting[0].eventId] });
     expect(contents[supplier].map((m) => m.value.eventId)).toEqual([waiting[0].eventId]);
-    expect((await second.app.fanOut!.state.allPending()).map((p) => p.record.eventId)).not.toContain(waiting[0].eventId);
+    expect((await second.app.fanOut!.allPending()).map((p) => p.record.eventId)).not.toContain(waiting[0].eventId);
     // And it was never given up on.
     const unowned = await readTopic(second.kafka, second.codec, TOPICS.unowned, { toEnd: true, filter: (m) => m.value.deviceId === device });
     expect(unowned).toHaveLength(0);
@@ -93,7 +93,7 @@ test('health and metrics endpoints answer for every part', async () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({
       ok: true,
-      checks: { 'redis:ownership': true, archive: true, kafka: true, 'stage:projector': true, 'stage:ownership-projector': true, 'stage:fan-out': true },
+      checks: { 'redis:ownership': true, archive: true, kafka: true, 'stage:projector': true, 'stage:ownership-projector': true, 'stage:archiver': true, 'stage:fan-out': true },
     });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     for (const name of ['visibility_messages_consumed_total', 'visibility_dlq_total', 'visibility_pending_records', 'visibility_batch_seconds', 'process_resident_memory_bytes']) {

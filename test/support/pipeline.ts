@@ -218,7 +218,8 @@ export async function drained(harness: Harness, timeoutMs = 60_000): Promise<voi
     async () =>
       (await groupLag(harness.kafka, `${prefix}-projector`, TOPICS.auditEvents)) === 0 &&
       (await groupLag(harness.kafka, `${prefix}-ownership-projector`, TOPICS.ownershipEvents)) === 0 &&
-      (await groupLag(harness.kafka, `${prefix}-fan-out`, TOPICS.visibilityRecords)) === 0,
+      (await groupLag(harness.kafka, `${prefix}-fan-out`, TOPICS.visibilityRecords)) === 0 &&
+      (!harness.app.stages.archiver || (await groupLag(harness.kafka, `${prefix}-archiver`, TOPICS.archive)) === 0),
     { timeoutMs, what: 'the pipeline to drain' },
   );
 }

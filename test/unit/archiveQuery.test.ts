@@ -1,4 +1,4 @@
-import { MAX_ARCHIVE_LIMIT, parseArchiveQuery } from '../../services/fan-out/archiveRoute';
+import { MAX_ARCHIVE_LIMIT, parseArchiveQuery } from '../../services/archiver/archiveRoute';
 
 const parse = (query: string) => parseArchiveQuery(new URLSearchParams(query));
 const party = '90-B3-D5-1F-30-01-00-00';

@@ -1,5 +1,8 @@
-// GET /archive?deviceId=&partyId=&eventId=&from=&to=&limit= : ninety-day lookups for operators.
-import type { Archive, ArchiveQuery } from '../shared/archive';
+// GET /archive?deviceId=&partyId=&eventId=&from=&to=&limit= : ninety-day lookups for operators, served
+// by the archiver (the process that holds the archive); and the two reads a fan-out in another
+// process makes (HttpArchiveReader), under /internal/archive/.
+import type { Archive, ArchiveQuery, ArchiveReader } from '../shared/archive';
+import { DEVICES_PER_READ } from '../shared/archiveClient';
 import { MAX_EPOCH_MS } from '../shared/contracts';
 import { normaliseEui64 } from '../shared/identifiers';
 import type { Route } from '../shared/httpServer';
@@ -69,5 +72,32 @@ export function archiveRoute(archive: Archive): Route {
     if ('error' in parsed) return { status: 400, body: { error: parsed.error } };
     const records = await archive.find(parsed.query);
     return { status: 200, body: { count: records.length, records } };
+  };
+}
+
+/**
+ * GET /internal/archive/devices?from=<ms>&deviceId=...&deviceId=... and
+ * GET /internal/archive/since?since=<ms>&limit=<n>: the ArchiveReader over HTTP.
+ */
+export function archiveReaderRoute(archive: ArchiveReader): Route {
+  return async (url) => {
+    const params = url.searchParams;
+    const whole = (name: string) => {
+      const raw = params.get(name);
+      return raw !== null && /^-?[0-9]{1,16}$/.test(raw) ? Number(raw) : null;
+    };
+    if (url.pathname === '/internal/archive/devices') {
+      const from = whole('from');
+      const deviceIds = params.getAll('deviceId');
+      if (from === null || deviceIds.length > DEVICES_PER_READ) return { status: 400, body: { error: `from (epoch ms) and at most ${DEVICES_PER_READ} deviceId are required` } };
+      return { status: 200, body: { records: await archive.findForDevices(deviceIds, from) } };
+    }
+    if (url.pathname === '/internal/archive/since') {
+      const since = whole('since');
+      const limit = whole('limit');
+      if (since === null || (limit !== null && limit < 1)) return { status: 400, body: { error: 'since (epoch ms) is required; limit, if given, is at least 1' } };
+      return { status: 200, body: { records: await archive.findArchivedSince(since, limit ?? undefined) } };
+    }
+    return { status: 404, body: { error: 'not found' } };
   };
 }

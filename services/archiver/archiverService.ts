@@ -1,0 +1,41 @@
+// Archiver topology, read top to bottom:
+//   visibility.archive (read committed: copies of aborted fan-out transactions never arrive)
+//     -> decode -> insert into the ClickHouse archive -> offsets commit (stage transaction)
+// A replayed batch inserts the same rows again; the archive's ReplacingMergeTree key
+// (deviceId, eventTime, eventId, recipientPartyId) keeps one row per copy, and every read uses
+// FINAL, so each (eventId, party) counts once however often a batch is replayed. While the archive
+// is down, batches fail and replay; party delivery (the fan-out) goes on regardless.
+import { Archive, deliveryOf } from '../shared/archive';
+import { TOPICS, type VisibilityRecord } from '../shared/contracts';
+import type { Runtime } from '../shared/runtime';
+import { stageSettings, startStage, type RunningStage } from '../shared/stage';
+
+export const ARCHIVER = 'archiver';
+
+export interface RunningArchiver extends RunningStage {
+  archive: Archive;
+}
+
+export async function startArchiver(runtime: Runtime, archive?: Archive): Promise<RunningArchiver> {
+  const { config, codec, metrics } = runtime;
+  const store = archive ?? (await Archive.open(config));
+  const stage = await startStage(runtime.stageEnvironment(), {
+    ...stageSettings(config, ARCHIVER),
+    topic: TOPICS.archive,
+    prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
+    parse: (source) => codec.decodeSync<VisibilityRecord>(source.value, 'VisibilityRecord').value,
+    handle: async (batch) => {
+      await store.insert(batch.map(({ value }) => ({ record: value, delivery: deliveryOf(value) })));
+      metrics.produced.inc({ service: ARCHIVER, destination: 'archive' }, batch.length);
+      return undefined;
+    },
+  });
+  return {
+    ...stage,
+    archive: store,
+    stop: async () => {
+      await stage.stop();
+      if (!archive) await store.close();
+    },
+  };
+}
