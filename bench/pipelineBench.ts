@@ -6,13 +6,17 @@ import { startApp } from '../services/app';
 import { loadConfig } from '../services/shared/config';
 import { startGroupsAtEnd } from '../services/shared/groups';
 import { createKafka, createProducer } from '../services/shared/kafka';
-import { TOPICS, type AuditEvent, type OwnershipEvent } from '../services/shared/contracts';
+import { TOPICS, partyTopic, type AlertEvent, type AuditEvent, type OwnershipEvent } from '../services/shared/contracts';
+import { readToEnd } from '../services/shared/topicReader';
+import type { AlertContext } from '../services/alert-triage/correlation';
 import { createLogger } from '../services/shared/logger';
 import { loadDuisSamples } from '../services/cli/duisSamples';
 import { runMicroBenchmarks } from './microBench';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 2_000);
+/** Alerts per audit event (default one for every four), each naming the request of an event before it. */
+const ALERT_SHARE = Number(process.env.BENCH_ALERT_SHARE ?? 0.25);
 const DAY = 86_400_000;
 
 function eui(prefix: number, n: number): string {
@@ -100,6 +104,23 @@ async function main(): Promise<void> {
     return { key: event.requestId, value: codec.encodeSync(schemaIds.auditEvent, event) };
   });
   const payloadBytes = messages.reduce((n, m) => n + m.value.length, 0);
+  // Alerts: the i-th of every 1/ALERT_SHARE events raises one to its device's import supplier,
+  // naming its request; sent just after the batch that holds its event.
+  const alertEvery = ALERT_SHARE > 0 ? Math.max(1, Math.round(1 / ALERT_SHARE)) : Infinity;
+  const alertsAfter = new Map<number, AlertEvent[]>();
+  let alertCount = 0;
+  for (let i = 0; i < EVENTS; i += alertEvery) {
+    const d = i % DEVICES;
+    const a: AlertEvent = {
+      alertId: `bench-${run}-a${i}`, alertCode: '0x8F70', alertKind: 'DEVICE', deviceId: devices[d], eventTime: now - 60_000 + (i % 60_000) + 1,
+      requestId: `${eui(0x90, i % 20)}:${devices[d]}:${i}`, recipientId: eui(0x90, d % 20), payload: Buffer.from('<gbcs:Alert/>'),
+    };
+    const batch = Math.floor(i / 2000) * 2000;
+    alertsAfter.set(batch, [...(alertsAfter.get(batch) ?? []), a]);
+    alertCount++;
+  }
+  const alertSentAt = new Map<string, number>();
+  const contextsBefore = (await metrics.alertContexts.get()).values.reduce((n, v) => n + v.value, 0);
   const archivedBefore = (await metrics.produced.get()).values.find((v) => v.labels.service === 'archiver')?.value ?? 0;
   const copiesBefore = (await metrics.produced.get()).values.find((v) => v.labels.service === 'fan-out' && v.labels.destination === 'party')?.value ?? 0;
   const roundTripsBefore = (await metrics.redisRoundTrips.get()).values.find((v) => v.labels.purpose === 'batch')?.value ?? 0;
@@ -109,7 +130,14 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
 
   const started = process.hrtime.bigint();
-  for (let i = 0; i < messages.length; i += 2000) await producer.send({ topic: TOPICS.auditEvents, messages: messages.slice(i, i + 2000) });
+  for (let i = 0; i < messages.length; i += 2000) {
+    await producer.send({ topic: TOPICS.auditEvents, messages: messages.slice(i, i + 2000) });
+    const alerts = alertsAfter.get(i) ?? [];
+    if (alerts.length === 0) continue;
+    const sentAt = Date.now();
+    for (const a of alerts) alertSentAt.set(a.alertId, sentAt);
+    await producer.send({ topic: TOPICS.alerts, messages: alerts.map((a) => ({ key: a.deviceId, value: codec.encodeSync(schemaIds.alertEvent, a), timestamp: String(sentAt) })) });
+  }
   const produced = process.hrtime.bigint();
   let lastPrint = 0;
   let delivered: bigint | undefined;
@@ -123,7 +151,8 @@ async function main(): Promise<void> {
       process.stdout.write(`  ${copies.toLocaleString('en-GB')}/${expectedCopies.toLocaleString('en-GB')} copies delivered, ${archived.toLocaleString('en-GB')} archived\n`);
     }
     // A replayed archiver batch counts twice here, so "at least": the archive's own count is printed below.
-    if (delivered !== undefined && archived >= expectedCopies) break;
+    const contexts = (await metrics.alertContexts.get()).values.reduce((n, v) => n + v.value, 0) - contextsBefore;
+    if (delivered !== undefined && archived >= expectedCopies && contexts >= alertCount) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   const finished = process.hrtime.bigint();
@@ -149,9 +178,26 @@ async function main(): Promise<void> {
     archiveRows: await app.archive!.count(),
   };
   results.pipeline = pipeline;
+
+  // Alert latency: from the alert's append to its AlertContext's append (both Kafka timestamps).
+  const latencies: number[] = [];
+  const suppliers = [...new Set(Array.from({ length: 20 }, (_, k) => eui(0x90, k)))].map(partyTopic);
+  await readToEnd(kafka, suppliers, async ({ messages: batch }) => {
+    for (const m of batch) {
+      if (!m.value || m.value.readInt32BE(1) !== schemaIds.alertContext) continue;
+      const context = codec.decodeSync<AlertContext>(m.value, 'AlertContext').value;
+      const sent = alertSentAt.get(context.alertId);
+      if (sent !== undefined) latencies.push(Number(m.timestamp) - sent);
+    }
+  }, { timeoutMs: 120_000 });
+  latencies.sort((a, b) => a - b);
+  const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  results.alerts = { alerts: alertCount, contexts: latencies.length, alertsPerSecond: Math.round(alertCount / seconds), p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: latencies[latencies.length - 1] };
   console.log(`\nend to end: ${pipeline.events.toLocaleString('en-GB')} events (${pipeline.inputMegabytes} MB incl. payloads) -> ${pipeline.copies.toLocaleString('en-GB')} party copies + archive in ${pipeline.endToEndSeconds} s`);
   console.log(`throughput: ${pipeline.eventsPerSecond.toLocaleString('en-GB')} events/s, ${pipeline.copiesPerSecond.toLocaleString('en-GB')} copies/s through the archive (party topics complete after ${pipeline.partyDeliverySeconds} s; all four services in one process, 2 cores shared with Kafka, registry and Redis)`);
   console.log(`fan-out: ${pipeline.fanOutBatches} batches, ${pipeline.redisRoundTripsPerFanOutBatch} Redis round trips per batch for ownership`);
+  const alertFigures = results.alerts as { alerts: number; contexts: number; alertsPerSecond: number; p50Ms: number; p99Ms: number; maxMs: number };
+  console.log(`alert triage: ${alertFigures.alerts.toLocaleString('en-GB')} alerts (one per ${alertEvery} audit events), ${alertFigures.contexts.toLocaleString('en-GB')} contexts, ${alertFigures.alertsPerSecond} alerts/s; alert append -> AlertContext append p50 ${alertFigures.p50Ms} ms, p99 ${alertFigures.p99Ms} ms, max ${alertFigures.maxMs} ms`);
   console.log(`memory: RSS ${pipeline.rssMegabytesBefore} MB before, ${pipeline.rssMegabytesPeak} MB peak`);
 
   const out = path.resolve(__dirname, '..', '..', 'bench', 'results');

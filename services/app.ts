@@ -6,20 +6,22 @@ import { startProjector } from './projector/projectorService';
 import { startOwnershipProjector } from './ownership-projector/ownershipProjectorService';
 import { startFanOut, type RunningFanOut } from './fan-out/fanOutService';
 import { startArchiver } from './archiver/archiverService';
+import { startAlertTriage, type RunningAlertTriage } from './alert-triage/alertTriageService';
 import { archiveReaderRoute, archiveRoute } from './archiver/archiveRoute';
 import type { RunningStage } from './shared/stage';
 import { Archive, type ArchiveReader } from './shared/archive';
 import { HttpArchiveReader } from './shared/archiveClient';
 import { ConfigError } from './shared/config';
 
-export type ServiceName = 'projector' | 'ownership-projector' | 'archiver' | 'fan-out';
-export const ALL_SERVICES: ServiceName[] = ['ownership-projector', 'projector', 'archiver', 'fan-out'];
+export type ServiceName = 'projector' | 'ownership-projector' | 'archiver' | 'fan-out' | 'alert-triage';
+export const ALL_SERVICES: ServiceName[] = ['ownership-projector', 'projector', 'archiver', 'fan-out', 'alert-triage'];
 
 export interface App {
   runtime: Runtime;
   http: HttpServer;
   httpPort: number;
   fanOut?: RunningFanOut;
+  alertTriage?: RunningAlertTriage;
   /** The archive, when this process runs the archiver. */
   archive?: Archive;
   stages: Partial<Record<ServiceName, RunningStage>>;
@@ -42,6 +44,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const http = new HttpServer(metrics, logger);
   const stages: App['stages'] = {};
   let fanOut: RunningFanOut | undefined;
+  let alertTriage: RunningAlertTriage | undefined;
   let archive: Archive | undefined = options.archive;
 
   const services = options.services ?? ALL_SERVICES;
@@ -60,6 +63,9 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
         http.addHealthCheck('archive', () => store.ping());
         http.addRoute('/archive', archiveRoute(store));
         http.addRoute('/internal/archive/', archiveReaderRoute(store));
+      } else if (service === 'alert-triage') {
+        alertTriage = await startAlertTriage(runtime);
+        stages[service] = alertTriage;
       } else {
         fanOut = await startFanOut(runtime, await archiveForFanOut(archive, shutdown, runtime.config));
         stages[service] = fanOut;
@@ -91,6 +97,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     http,
     httpPort,
     fanOut,
+    alertTriage,
     archive,
     stages,
     ready: async () => {

@@ -7,6 +7,18 @@ import { createLogger } from '../shared/logger';
 import { lookupSrv } from '../projector/projection';
 import { TOPICS } from '../shared/contracts';
 import { loadDuisSamples } from './duisSamples';
+import type { AlertContext } from '../alert-triage/correlation';
+import type { AlertEvent } from '../shared/contracts';
+
+/** "alert 0x8F70 (…) to Northern: caused by 6.15.1 … sent by an OU at 13:39, not by you". */
+function describeAlert(context: AlertContext, recipient: string): string {
+  const head = `alert ${context.alertCode} (${context.alertTitle}) to ${recipient}`;
+  if (context.status !== 'CORRELATED') return `${head}: ${context.status === 'NO_TRIGGER_FOUND' ? 'no triggering request found' : 'a request caused it, but not one you may see'}`;
+  const request = context.triggers.find((t) => t.messageType === 'SERVICE_REQUEST') ?? context.triggers[0];
+  const at = new Date(request.eventTime).toISOString().slice(11, 16);
+  const by = request.sentByRecipient ? 'by you' : `by an ${request.originatorRole} at ${at} UTC, not by you`;
+  return `${head}: caused by ${request.serviceReferenceVariant} ${request.srvTitle} sent ${by}${request.flags.length ? ` [${request.flags.join(', ')}]` : ''}`;
+}
 
 const DAY = 24 * 3600_000;
 const PARTIES = {
@@ -25,7 +37,7 @@ async function demo(): Promise<void> {
   const config = loadConfig({ LOG_LEVEL: 'warn', OWNERSHIP_WAIT_MS: '5000', PENDING_SCAN_MS: '500', GROUP_PREFIX: 'srv-visibility-demo', CONSUME_FROM: 'latest', ...process.env });
   const logger = createLogger(config.logLevel, 'demo');
   const started = Date.now();
-  console.log('starting the projector, ownership projector and fan-out ...');
+  console.log('starting the projector, ownership projector, fan-out, archiver and alert triage ...');
   const app = await startApp({ config, logger });
   await app.ready();
   const { kafka, codec, schemaIds, producer } = app.runtime;
@@ -87,12 +99,23 @@ async function demo(): Promise<void> {
     audit(elecB, METEROPS, 'OU', '4.8.1', now - 3600_000),
     audit(elecB, METEROPS, 'OU', '42.1', now - 1800_000),
   ];
+  // MP141's story: another User updates the security credentials on Northern's meter, and the
+  // meter raises an alert to Northern, its supplier, which did not send anything.
+  const trigger = audit(meterA, METEROPS, 'OU', '6.15.1', now - 10 * 60_000);
+  events.push(trigger);
+  const raised: AlertEvent = {
+    alertId: `demo-alert-${run}`, alertCode: '0x8F70', alertKind: 'DEVICE', deviceId: meterA, eventTime: trigger.eventTime + 4_000,
+    requestId: trigger.requestId, recipientId: NORTHERN, payload: Buffer.from('<gbcs:AlertPayload>confidential</gbcs:AlertPayload>'),
+  };
   console.log(`sending ${events.length} audit events with real DUIS payloads (${source === 'synthetic' ? 'synthetic XML' : `from ${source}`})\n`);
   await producer.send({ topic: TOPICS.auditEvents, messages: events.map((e) => ({ key: e.requestId, value: codec.encodeSync(schemaIds.auditEvent, e) })) });
+  await producer.send({ topic: TOPICS.alerts, messages: [{ key: raised.deviceId, value: codec.encodeSync(schemaIds.alertEvent, raised) }] });
+  console.log(`meter ${meterA} raises alert ${raised.alertCode} to Northern Power about request ${raised.requestId}\n`);
 
   // Expected copies, from the ownership above (two owners per event on premises A and on the
   // electricity meter of B, three on B's hub, two on B's gas meter): the demo waits for them.
-  const expected = 2 * 6 + 3 + 2 + 2 * 2;
+  const expected = 2 * 7 + 3 + 2 + 2 * 2;
+  const contexts: AlertContext[] = [];
   const received: VisibilityRecord[] = [];
   const reader = kafka.consumer({ kafkaJS: { groupId: `srv-visibility-demo-reader-${run}`, maxWaitTimeInMs: 200, fromBeginning: true } });
   await reader.connect();
@@ -111,6 +134,15 @@ async function demo(): Promise<void> {
       eachBatch: async ({ batch }) => {
         await codec.prefetch(batch.messages.map((m) => m.value));
         for (const m of batch.messages) {
+          // A party topic carries copies and alert contexts (two record types, told apart by schema id).
+          if (m.value && m.value.readInt32BE(1) === schemaIds.alertContext) {
+            const context = codec.decodeSync<AlertContext>(m.value, 'AlertContext').value;
+            if (context.alertId !== raised.alertId) continue;
+            contexts.push(context);
+            console.log(`\n${describeAlert(context, name[context.recipientPartyId] ?? context.recipientPartyId)}\n`);
+            if (received.length >= expected && contexts.length >= 1) resolve();
+            continue;
+          }
           const record = codec.decodeSync<VisibilityRecord>(m.value, 'VisibilityRecord').value;
           if (!record.eventId.startsWith(`demo-${run}-`)) continue;
           received.push(record);
@@ -122,7 +154,7 @@ async function demo(): Promise<void> {
               `${record.flags.length ? ` flags: ${record.flags.join(',')}` : ''}`,
           );
         }
-        if (received.length >= expected) resolve();
+        if (received.length >= expected && contexts.length >= 1) resolve();
       },
     });
   });
@@ -145,8 +177,8 @@ async function demo(): Promise<void> {
   console.log(`unknown variant 42.1 is shown as "${lookupSrv('42.1')?.title ?? 'Unknown SRV 42.1'}" with flag UNKNOWN_SRV`);
   await reader.disconnect();
   await app.stop();
-  if (received.length < expected) {
-    console.error('not every expected copy arrived within 60 s');
+  if (received.length < expected || contexts.length < 1) {
+    console.error('not every expected copy and alert context arrived within 60 s');
     process.exit(1);
   }
 }

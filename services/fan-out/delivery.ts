@@ -12,7 +12,7 @@ import type { Metrics } from '../shared/metrics';
 import type { Owner } from '../shared/ownership';
 import type { AvroCodec } from '../shared/schemaRegistry';
 import type { SchemaIds } from '../shared/runtime';
-import { ensureTopics, partyTopicConfig } from '../shared/topics';
+import { PartyTopics } from '../shared/partyTopics';
 import type { FanOutState } from './fanOutState';
 import { copiesFor, unownedCopy } from './routing';
 
@@ -27,17 +27,19 @@ export interface Expired {
 }
 
 export class Delivery {
-  private readonly knownPartyTopics = new Set<string>();
+  private readonly partyTopics: PartyTopics;
 
   constructor(
     private readonly config: Config,
     private readonly codec: AvroCodec,
     private readonly schemaIds: SchemaIds,
-    private readonly admin: Admin,
+    admin: Admin,
     private readonly state: FanOutState,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.partyTopics = new PartyTopics(admin, config.topicReplicationFactor, log);
+  }
 
   /** The copies these records owe their owners, minus those already delivered (ledger, this batch). */
   async freshCopies(items: Routed[], extraFlags: string[] = []): Promise<VisibilityRecord[]> {
@@ -64,7 +66,7 @@ export class Delivery {
     const fresh = await this.freshCopies(items, extraFlags);
     if (fresh.length === 0) return [];
     const t0 = performance.now();
-    await this.ensurePartyTopics(fresh.map((c) => c.recipientPartyId!));
+    await this.partyTopics.ensure(fresh.map((c) => c.recipientPartyId!));
     const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
     const archived: Array<{ key: string; value: Buffer }> = [];
     for (const copy of fresh) {
@@ -94,10 +96,4 @@ export class Delivery {
     await sendBounded(sender, [{ topic: TOPICS.unowned, messages }, { topic: TOPICS.archive, messages: archived }], this.config.maxSendBytes);
   }
 
-  private async ensurePartyTopics(partyIds: Iterable<string>): Promise<void> {
-    const missing = [...new Set(partyIds)].map(partyTopic).filter((t) => !this.knownPartyTopics.has(t));
-    if (missing.length === 0) return;
-    await ensureTopics(this.admin, missing.map((t) => partyTopicConfig(t, this.config.topicReplicationFactor)), this.log);
-    for (const t of missing) this.knownPartyTopics.add(t);
-  }
 }

@@ -27,7 +27,7 @@ import { FanOutState, deliveredPairs, emptyDelta, isEmptyDelta, type PendingReco
 import { LateOwnershipFeed, type LateWork } from './lateOwnershipFeed';
 import { planLateDeliveries } from './lateOwnership';
 import { partitionOfKey } from './partitioning';
-import { Punctuator } from './punctuator';
+import { Punctuator } from '../shared/punctuator';
 
 export const FAN_OUT = 'fan-out';
 /** Bounds on one timer step, so no partition's lock (and its consumer's heartbeat) waits long. */
@@ -111,7 +111,7 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
       metrics.duplicates.inc(batch.length - unique.size);
       const { owned, unknown } = await route([...unique.values()], 'batch');
       const delivered = await delivery.deliver(sender, owned);
-      const delta = emptyDelta();
+      const delta: StateDelta = emptyDelta();
       delta.delivered = deliveredPairs(delivered);
       const deadline = Date.now() + config.ownershipWaitMs;
       delta.pendingAdded = unknown.map(({ record }) => ({ record, deadline }));
@@ -140,7 +140,7 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
           const plan = planLateDeliveries(work.archived, (record) => resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime));
           sent = await delivery.deliver(sender, plan, [FLAGS.LATE_OWNERSHIP]);
         }
-        const delta = emptyDelta();
+        const delta: StateDelta = emptyDelta();
         delta.delivered = deliveredPairs(sent);
         delta.lateCursor = work.cursor;
         return commitState(context, delta, () => {
@@ -170,7 +170,7 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
       async ({ owned, expired }, sender, context) => {
         const delivered = await delivery.deliver(sender, owned);
         await delivery.giveUp(sender, expired);
-        const delta = emptyDelta();
+        const delta: StateDelta = emptyDelta();
         delta.delivered = deliveredPairs(delivered);
         delta.pendingRemoved = [...owned.map((o) => o.record.eventId), ...expired.map((e) => e.record.eventId)];
         return commitState(context, delta, () => {

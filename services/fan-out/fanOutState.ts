@@ -1,123 +1,17 @@
-// The fan-out's state in Redis, changed only by committed transactions:
-// (all under fanout:{<GROUP_PREFIX>}:)
-//   delivered:<eventId>    SET  parties that received the event (duplicate suppression, TTL)
-//   pending:<p>            ZSET eventId -> deadline, records of input partition p waiting for owners
-//   pending:records:<p>    HASH eventId -> record
-//   late:cursor:<p>        last own:changes entry partition p has reconciled
-//   intent:<p>             the state delta of p's transaction in flight, with its id
-//
-// A transaction's state changes are first written as an intent, then the transaction commits
-// (carrying the intent's id as its offset-commit metadata), then the delta is applied and the
-// intent removed in one MULTI. After a crash at any point, recovery applies the intent only if the
-// commit witness names it: state never reflects an aborted transaction, nor misses a committed one.
+// The fan-out's delivery state (shared/deliveryState.ts) under fanout:{<GROUP_PREFIX>}: the ledger
+// of (eventId, party) copies, records waiting for owners, the late-ownership cursor, intents.
 import type Redis from 'ioredis';
 import type { VisibilityRecord } from '../shared/contracts';
+import { DeliveryState } from '../shared/deliveryState';
 import { execAll } from '../shared/redis';
 
-/** Keys of one deployment (its GROUP_PREFIX): deployments sharing a Redis never see each other's state. */
-function keysOf(deployment: string) {
-  const base = `fanout:{${deployment}}`;
-  return {
-    delivered: (eventId: string) => `${base}:delivered:${eventId}`,
-    pending: (partition: number) => `${base}:pending:${partition}`,
-    pendingRecords: (partition: number) => `${base}:pending:records:${partition}`,
-    lateCursor: (partition: number) => `${base}:late:cursor:${partition}`,
-    intent: (partition: number) => `${base}:intent:${partition}`,
-  };
-}
+export { deliveredPairs, emptyDelta, isEmptyDelta } from '../shared/deliveryState';
+export type PendingRecord = import('../shared/deliveryState').PendingRecord<VisibilityRecord>;
+export type StateDelta = import('../shared/deliveryState').StateDelta<VisibilityRecord>;
 
-export interface PendingRecord {
-  record: VisibilityRecord;
-  deadline: number;
-}
-
-/** What one transaction changes in the fan-out's state. */
-export interface StateDelta {
-  /** eventId -> parties that received a copy in this transaction. */
-  delivered: Array<[string, string[]]>;
-  pendingAdded: PendingRecord[];
-  pendingRemoved: string[];
-  lateCursor?: string;
-}
-
-export function emptyDelta(): StateDelta {
-  return { delivered: [], pendingAdded: [], pendingRemoved: [] };
-}
-
-export function isEmptyDelta(delta: StateDelta): boolean {
-  return delta.delivered.length === 0 && delta.pendingAdded.length === 0 && delta.pendingRemoved.length === 0 && delta.lateCursor === undefined;
-}
-
-/** Groups copies by event for the ledger. Pure. */
-export function deliveredPairs(copies: Array<Pick<VisibilityRecord, 'eventId' | 'recipientPartyId'>>): Array<[string, string[]]> {
-  const byEvent = new Map<string, string[]>();
-  for (const { eventId, recipientPartyId } of copies) {
-    if (!recipientPartyId) continue;
-    const parties = byEvent.get(eventId);
-    if (parties) parties.push(recipientPartyId);
-    else byEvent.set(eventId, [recipientPartyId]);
-  }
-  return [...byEvent];
-}
-
-interface Intent {
-  transactionId: string;
-  delta: StateDelta;
-}
-
-export class FanOutState {
-  private readonly keys: ReturnType<typeof keysOf>;
-
-  constructor(
-    private readonly redis: Redis,
-    private readonly ledgerTtlSeconds: number,
-    deployment: string,
-  ) {
-    this.keys = keysOf(deployment);
-  }
-
-  /** Parties each event was already delivered to: one round trip for the batch. */
-  async deliveredTo(eventIds: string[]): Promise<Map<string, Set<string>>> {
-    const unique = [...new Set(eventIds)];
-    const result = new Map<string, Set<string>>();
-    if (unique.length === 0) return result;
-    const pipeline = this.redis.pipeline();
-    for (const id of unique) pipeline.smembers(this.keys.delivered(id));
-    const replies = await execAll(pipeline);
-    unique.forEach((id, i) => result.set(id, new Set(replies[i] as string[])));
-    return result;
-  }
-
-  /** Partition p's waiting records, the longest-waiting first, at most `limit`. */
-  async pending(partition: number, limit: number): Promise<PendingRecord[]> {
-    const flat = await this.redis.zrange(this.keys.pending(partition), '0', String(limit - 1), 'WITHSCORES');
-    if (flat.length === 0) return [];
-    const ids: string[] = [];
-    const deadlines: number[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      ids.push(flat[i]);
-      deadlines.push(Number(flat[i + 1]));
-    }
-    const bodies = await this.redis.hmget(this.keys.pendingRecords(partition), ...ids);
-    const result: PendingRecord[] = [];
-    bodies.forEach((body, i) => {
-      if (body) result.push({ record: JSON.parse(body) as VisibilityRecord, deadline: deadlines[i] });
-    });
-    return result;
-  }
-
-  async pendingCount(partitions: number[]): Promise<number> {
-    if (partitions.length === 0) return 0;
-    const pipeline = this.redis.pipeline();
-    for (const p of partitions) pipeline.zcard(this.keys.pending(p));
-    return ((await execAll(pipeline)) as number[]).reduce((a, b) => a + b, 0);
-  }
-
-  /** Every waiting record of these partitions (tests, operators); by key, never a KEYS scan of the store. */
-  async allPending(partitions: number[]): Promise<PendingRecord[]> {
-    const all: PendingRecord[] = [];
-    for (const partition of partitions) all.push(...(await this.pending(partition, 1_000_000)));
-    return all;
+export class FanOutState extends DeliveryState<VisibilityRecord> {
+  constructor(redis: Redis, ledgerTtlSeconds: number, deployment: string) {
+    super(redis, ledgerTtlSeconds, `fanout:{${deployment}}`, (record) => record.eventId);
   }
 
   /**
@@ -143,60 +37,4 @@ export class FanOutState {
     return moved;
   }
 
-  async lateCursor(partition: number): Promise<string | null> {
-    return this.redis.get(this.keys.lateCursor(partition));
-  }
-
-  /** Moves the cursor when no delivery depends on the changes it passes over. */
-  async setLateCursor(partition: number, cursor: string): Promise<void> {
-    await this.redis.set(this.keys.lateCursor(partition), cursor);
-  }
-
-  /** Before the commit: the delta and the id the commit will carry. */
-  async writeIntent(partition: number, transactionId: string, delta: StateDelta): Promise<void> {
-    await this.redis.set(this.keys.intent(partition), JSON.stringify({ transactionId, delta } satisfies Intent));
-  }
-
-  /** After the commit: the delta applied and the intent removed, atomically. */
-  async apply(partition: number, delta: StateDelta): Promise<void> {
-    const multi = this.redis.multi();
-    for (const [eventId, parties] of delta.delivered) {
-      multi.sadd(this.keys.delivered(eventId), ...parties);
-      multi.expire(this.keys.delivered(eventId), this.ledgerTtlSeconds);
-    }
-    for (const { record, deadline } of delta.pendingAdded) {
-      // NX: a repeated event keeps the deadline of its first arrival.
-      multi.zadd(this.keys.pending(partition), 'NX', String(deadline), record.eventId);
-      multi.hset(this.keys.pendingRecords(partition), record.eventId, JSON.stringify(record));
-    }
-    if (delta.pendingRemoved.length > 0) {
-      multi.zrem(this.keys.pending(partition), ...delta.pendingRemoved);
-      multi.hdel(this.keys.pendingRecords(partition), ...delta.pendingRemoved);
-    }
-    if (delta.lateCursor !== undefined) multi.set(this.keys.lateCursor(partition), delta.lateCursor);
-    multi.del(this.keys.intent(partition));
-    await execAll(multi);
-  }
-
-  /** The transaction a leftover intent belongs to, if any. */
-  async intentTransaction(partition: number): Promise<string | null> {
-    const raw = await this.redis.get(this.keys.intent(partition));
-    return raw ? (JSON.parse(raw) as Intent).transactionId : null;
-  }
-
-  /**
-   * After a crash or a failed follow-up: applies the intent if its transaction committed (the
-   * commit witness carries its id), drops it otherwise. Returns what happened, for logs and tests.
-   */
-  async recover(partition: number, committedTransactionId: string | null): Promise<'applied' | 'discarded' | 'none'> {
-    const raw = await this.redis.get(this.keys.intent(partition));
-    if (!raw) return 'none';
-    const intent = JSON.parse(raw) as Intent;
-    if (intent.transactionId === committedTransactionId) {
-      await this.apply(partition, intent.delta);
-      return 'applied';
-    }
-    await this.redis.del(this.keys.intent(partition));
-    return 'discarded';
-  }
 }

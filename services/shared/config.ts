@@ -25,6 +25,14 @@ export interface Config {
   ownershipWaitMs: number;
   /** How often waiting records are looked at again. */
   pendingScanMs: number;
+  /** Alert triage: how far before an alert that names no request its device window reaches. */
+  alertLookbackMs: number;
+  /** Alert triage: how long an alert waits for the request it names before it is published with what is known. */
+  alertWaitMs: number;
+  /** Alert triage: at most this many DEVICE_WINDOW triggers per alert. */
+  alertMaxWindowTriggers: number;
+  /** Alert triage: how long audit records are kept as possible triggers (by eventTime, from the newest seen). */
+  alertTriggerRetentionMs: number;
   /** Who sees the originator's User ID (see README: disclosure policy). */
   originatorDisclosure: DisclosurePolicy;
   /** Audit events further than this in the future are rejected (FUTURE_EVENT_TIME). */
@@ -146,6 +154,10 @@ export function loadConfig(env: Env = process.env): Config {
     groupPrefix: text(env, 'GROUP_PREFIX', 'srv-visibility'),
     ownershipWaitMs: integer(env, 'OWNERSHIP_WAIT_MS', 10 * 60_000, 0, 7 * 24 * 3600_000),
     pendingScanMs: integer(env, 'PENDING_SCAN_MS', 1000, 50, 600_000),
+    alertLookbackMs: integer(env, 'ALERT_LOOKBACK_MS', 15 * 60_000, 0, 7 * 24 * 3600_000),
+    alertWaitMs: integer(env, 'ALERT_WAIT_MS', 10 * 60_000, 0, 7 * 24 * 3600_000),
+    alertMaxWindowTriggers: integer(env, 'ALERT_MAX_WINDOW_TRIGGERS', 5, 1, 100),
+    alertTriggerRetentionMs: integer(env, 'ALERT_TRIGGER_RETENTION_MS', 3600_000, 60_000, 30 * 24 * 3600_000),
     originatorDisclosure: disclosure,
     maxFutureSkewMs: integer(env, 'MAX_FUTURE_SKEW_MS', 5 * 60_000, 0, 365 * 24 * 3600_000),
     dedupTtlSeconds: integer(env, 'DEDUP_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),

@@ -17,7 +17,8 @@ export interface DeadLetter {
   rejection: RejectedRecord;
 }
 
-export function deadLetterMessage({ source, rejection }: DeadLetter) {
+/** `stage`: which stage refused it (a topic read by two stages, e.g. visibility.records, can be refused twice). */
+export function deadLetterMessage({ source, rejection }: DeadLetter, stage?: string) {
   return {
     key: source.key,
     value: source.value,
@@ -28,11 +29,12 @@ export function deadLetterMessage({ source, rejection }: DeadLetter) {
       'dlq.source.topic': source.topic,
       'dlq.source.partition': String(source.partition),
       'dlq.source.offset': source.offset,
+      ...(stage ? { 'dlq.stage': stage } : {}),
     },
   };
 }
 
 /** The DLQ writes for these letters, to be sent in the same transaction as the batch's offsets. */
-export function deadLetterMessages(letters: DeadLetter[]): TopicMessages[] {
-  return letters.length === 0 ? [] : [{ topic: TOPICS.dlq, messages: letters.map(deadLetterMessage) }];
+export function deadLetterMessages(letters: DeadLetter[], stage?: string): TopicMessages[] {
+  return letters.length === 0 ? [] : [{ topic: TOPICS.dlq, messages: letters.map((letter) => deadLetterMessage(letter, stage)) }];
 }

@@ -7,6 +7,9 @@ export const STAGE_INPUTS = {
   projector: TOPICS.auditEvents,
   'ownership-projector': TOPICS.ownershipEvents,
   'fan-out': TOPICS.visibilityRecords,
+  archiver: TOPICS.archive,
+  'alert-triage': TOPICS.alerts,
+  'alert-triggers': TOPICS.visibilityRecords,
 } as const;
 
 /**
@@ -21,15 +24,39 @@ export async function startGroupsAtEnd(kafka: Kafka, groupPrefix: string): Promi
   try {
     for (const [stage, topic] of Object.entries(STAGE_INPUTS)) {
       const ends = await admin.fetchTopicOffsets(topic);
-      const committer = kafka.consumer({ kafkaJS: { groupId: `${groupPrefix}-${stage}`, autoCommit: false } });
-      await committer.connect();
-      try {
-        await committer.commitOffsets(ends.map((e) => ({ topic, partition: e.partition, offset: e.high })));
-      } finally {
-        await committer.disconnect();
-      }
+      await commitFor(kafka, `${groupPrefix}-${stage}`, topic, ends.map((e) => ({ partition: e.partition, offset: e.high })));
     }
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * A group that has never committed on `topic` starts at the first record written at or after
+ * `timestamp` (the end where none is); a group with commits is left alone. For a stage that only
+ * needs recent records (alert triage's trigger index): a new deployment does not read days of
+ * history it would throw away. Returns whether it set the start.
+ */
+export async function startNewGroupAtTime(kafka: Kafka, groupId: string, topic: string, timestamp: number): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    if ((committed?.partitions ?? []).some((p) => Number(p.offset) >= 0)) return false;
+    const starts = await admin.fetchTopicOffsetsByTimestamp(topic, timestamp);
+    await commitFor(kafka, groupId, topic, starts.map((s) => ({ partition: s.partition, offset: s.offset })));
+    return true;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function commitFor(kafka: Kafka, groupId: string, topic: string, offsets: Array<{ partition: number; offset: string }>): Promise<void> {
+  const committer = kafka.consumer({ kafkaJS: { groupId, autoCommit: false } });
+  await committer.connect();
+  try {
+    await committer.commitOffsets(offsets.map((o) => ({ topic, ...o })));
+  } finally {
+    await committer.disconnect();
   }
 }

@@ -50,6 +50,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly alertContexts = new Counter({
+    name: 'visibility_alert_contexts_total',
+    help: 'AlertContexts published to recipients, by status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+
+  readonly alertsWaiting = new Gauge({
+    name: 'visibility_alerts_waiting',
+    help: 'Alerts waiting for the request they name (ALERT_WAIT_MS at most)',
+    registers: [this.registry],
+  });
+
   readonly unowned = new Counter({
     name: 'visibility_unowned_total',
     help: 'Records sent to visibility.unowned after the ownership wait, by reason',

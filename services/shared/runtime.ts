@@ -8,7 +8,7 @@ import { createKafka, createProducer } from './kafka';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import { createRedis } from './redis';
-import { AvroCodec, PARTY_TOPIC_SUBJECT, createSchemaRegistry } from './schemaRegistry';
+import { ALERT_CONTEXT_SUBJECT, AvroCodec, PARTY_TOPIC_SUBJECT, createSchemaRegistry } from './schemaRegistry';
 import { ensureTopics, topicLayout } from './topics';
 import type { StageEnvironment } from './stage';
 import { Faults } from './faults';
@@ -23,6 +23,8 @@ export interface SchemaIds {
   party: number;
   /** visibility.archive carries the very bytes of each party or unowned copy (either id); registered for outside readers. */
   archive: number;
+  /** AlertContext on party topics, under its record-name subject (contract). */
+  alertContext: number;
 }
 
 export interface Runtime {
@@ -63,6 +65,7 @@ export async function registerSchemas(codec: AvroCodec): Promise<SchemaIds> {
     unowned: await codec.register('VisibilityRecord', `${TOPICS.unowned}-value`),
     party: await codec.register('VisibilityRecord', PARTY_TOPIC_SUBJECT),
     archive: await codec.register('VisibilityRecord', `${TOPICS.archive}-value`),
+    alertContext: await codec.register('AlertContext', ALERT_CONTEXT_SUBJECT),
   };
 }
 

@@ -11,10 +11,12 @@ import { DlqReason, RejectedRecord } from './rejection';
 
 export const SCHEMA_DIR = path.join(REPO_ROOT, 'schemas');
 
-export type SchemaName = 'AuditEvent' | 'OwnershipEvent' | 'AlertEvent' | 'VisibilityRecord';
+export type SchemaName = 'AuditEvent' | 'OwnershipEvent' | 'AlertEvent' | 'VisibilityRecord' | 'AlertContext';
 
 /** Registry subject per topic (`<topic>-value`); party topics share one subject (record-name strategy). */
 export const PARTY_TOPIC_SUBJECT = 'srv.visibility.v1.VisibilityRecord';
+/** Alert contexts share the party topics under their own record-name subject (contract). */
+export const ALERT_CONTEXT_SUBJECT = 'srv.visibility.v1.AlertContext';
 
 export function readSchema(name: SchemaName): string {
   return fs.readFileSync(path.join(SCHEMA_DIR, `${name}.avsc`), 'utf8');

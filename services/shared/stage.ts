@@ -234,7 +234,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
       batch.partition,
       (BigInt(last) + 1n).toString(),
       async (sender, context) => {
-        await sendBounded(sender, deadLetterMessages(dead), definition.maxSendBytes);
+        await sendBounded(sender, deadLetterMessages(dead, definition.name), definition.maxSendBytes);
         env.faults.check(definition.name, 'handler-bug');
         return good.length > 0 ? definition.handle(good, sender, context) : undefined;
       },

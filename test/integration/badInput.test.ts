@@ -69,13 +69,19 @@ test('malformed records go to the DLQ untouched with a reason; good ones still a
   const second = good({ serviceReferenceVariant: '4.8.1', serviceReference: '4.8' });
   await harness.sendAudit([first, second, first]);
 
+  // visibility.records is read by two stages (fan-out, alert triage's trigger index): each refuses
+  // a bad record, and says so in dlq.stage.
+  const readers = (topic: string) => (topic === TOPICS.visibilityRecords ? ['fan-out', 'alert-triggers'] : [stageOf[topic]]);
+  const stageOf: Record<string, string> = { [TOPICS.auditEvents]: 'projector', [TOPICS.ownershipEvents]: 'ownership-projector' };
+  const expectedLetters = cases.reduce((n, c) => n + readers(c.topic).length, 0);
   const dlq = await readTopic<Buffer>(harness.kafka, harness.codec, TOPICS.dlq, {
     raw: true,
     filter: (m) => (m.headers['test.case'] ?? '').startsWith(run),
-    done: (m) => m.length >= cases.length,
+    done: (m) => m.length >= expectedLetters,
   });
-  expect(dlq).toHaveLength(cases.length);
+  expect(dlq).toHaveLength(expectedLetters);
   for (const [i, c] of cases.entries()) {
+    expect(dlq.filter((m) => m.headers['test.case'] === `${run}-${i}`).map((m) => m.headers['dlq.stage']).sort()).toEqual(readers(c.topic).sort());
     const letter = dlq.find((m) => m.headers['test.case'] === `${run}-${i}`)!;
     expect(letter).toBeDefined();
     expect(letter.headers['dlq.reason']).toBe(c.reason);

@@ -35,6 +35,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     HTTP_PORT: '0',
     OWNERSHIP_WAIT_MS: '4000',
     PENDING_SCAN_MS: '250',
+    // The trigger index of a new test group starts an hour back, not at a day of earlier runs' records.
+    ALERT_TRIGGER_RETENTION_MS: '3600000',
     LOG_LEVEL: 'debug',
     ...env,
   });
@@ -219,7 +221,10 @@ export async function drained(harness: Harness, timeoutMs = 60_000): Promise<voi
       (await groupLag(harness.kafka, `${prefix}-projector`, TOPICS.auditEvents)) === 0 &&
       (await groupLag(harness.kafka, `${prefix}-ownership-projector`, TOPICS.ownershipEvents)) === 0 &&
       (await groupLag(harness.kafka, `${prefix}-fan-out`, TOPICS.visibilityRecords)) === 0 &&
-      (!harness.app.stages.archiver || (await groupLag(harness.kafka, `${prefix}-archiver`, TOPICS.archive)) === 0),
+      (!harness.app.stages.archiver || (await groupLag(harness.kafka, `${prefix}-archiver`, TOPICS.archive)) === 0) &&
+      (!harness.app.stages['alert-triage'] ||
+        ((await groupLag(harness.kafka, `${prefix}-alert-triage`, TOPICS.alerts)) === 0 &&
+          (await groupLag(harness.kafka, `${prefix}-alert-triggers`, TOPICS.visibilityRecords)) === 0)),
     { timeoutMs, what: 'the pipeline to drain' },
   );
 }

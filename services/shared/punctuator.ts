@@ -1,7 +1,7 @@
 // Runs a partition's timer work every interval for each partition this instance owns, one tick
 // after the other (never overlapping itself), and stops cleanly. A failing tick is logged and the
 // next one runs as usual.
-import type { Logger } from '../shared/logger';
+import type { Logger } from './logger';
 
 export class Punctuator {
   private timer: NodeJS.Timeout | undefined;
