@@ -2,6 +2,8 @@
 // payloads, and what each party receives, printed as it arrives.
 import { startApp } from '../app';
 import { loadConfig } from '../shared/config';
+import { startGroupsAtEnd } from '../shared/groups';
+import { createKafka } from '../shared/kafka';
 import { partyTopic, type AuditEvent, type OwnerRole, type OwnershipEvent, type UserRole, type VisibilityRecord } from '../shared/contracts';
 import { createLogger } from '../shared/logger';
 import { lookupSrv } from '../projector/projection';
@@ -32,10 +34,12 @@ const name = Object.fromEntries(Object.entries(PARTIES).map(([k, v]) => [v, k]))
 const [BRIGHT, NORTHERN, GRID, GAS, METEROPS] = Object.values(PARTIES);
 
 async function demo(): Promise<void> {
-  // Its own consumer groups, starting from the end of the topics the first time: the demo shows
+  // A deployment of its own per run, its groups started at the topics' current end: the demo shows
   // its own traffic, not whatever earlier runs and tests left on a long-lived local stack.
-  const config = loadConfig({ LOG_LEVEL: 'warn', OWNERSHIP_WAIT_MS: '5000', PENDING_SCAN_MS: '500', GROUP_PREFIX: 'srv-visibility-demo', CONSUME_FROM: 'latest', ...process.env });
+  const prefix = `srv-visibility-demo-${Date.now().toString(36)}`;
+  const config = loadConfig({ LOG_LEVEL: 'warn', OWNERSHIP_WAIT_MS: '5000', PENDING_SCAN_MS: '500', ...process.env, GROUP_PREFIX: prefix });
   const logger = createLogger(config.logLevel, 'demo');
+  await startGroupsAtEnd(createKafka(config, createLogger('error', 'demo-setup')), prefix);
   const started = Date.now();
   console.log('starting the projector, ownership projector, fan-out, archiver and alert triage ...');
   const app = await startApp({ config, logger });
