@@ -106,10 +106,10 @@ async function main(): Promise<void> {
   const payloadBytes = messages.reduce((n, m) => n + m.value.length, 0);
   // Alerts: the i-th of every 1/ALERT_SHARE events raises one to its device's import supplier,
   // naming its request; sent just after the batch that holds its event.
-  const alertEvery = ALERT_SHARE > 0 ? Math.max(1, Math.round(1 / ALERT_SHARE)) : Infinity;
+  const alertEvery = ALERT_SHARE > 0 ? Math.max(1, Math.round(1 / ALERT_SHARE)) : EVENTS + 1;
   const alertsAfter = new Map<number, AlertEvent[]>();
   let alertCount = 0;
-  for (let i = 0; i < EVENTS; i += alertEvery) {
+  for (let i = 0; ALERT_SHARE > 0 && i < EVENTS; i += alertEvery) {
     const d = i % DEVICES;
     const a: AlertEvent = {
       alertId: `bench-${run}-a${i}`, alertCode: '0x8F70', alertKind: 'DEVICE', deviceId: devices[d], eventTime: now - 60_000 + (i % 60_000) + 1,
