@@ -15,13 +15,13 @@ import type { Admin } from '../shared/kafka';
 import { sendBounded, type Sender } from '../shared/boundedSend';
 import { TOPICS, partyTopic, type AlertEvent, type VisibilityRecord } from '../shared/contracts';
 import { startNewGroupAtTime } from '../shared/groups';
-import { DeliveryState, emptyDelta, isEmptyDelta, type StateDelta } from '../shared/deliveryState';
+import { DeliveryState, emptyDelta, type StateDelta } from '../shared/deliveryState';
 import { resolveOwners } from '../shared/ownership';
 import { OwnershipReader } from '../shared/ownershipStore';
 import { PartyTopics } from '../shared/partyTopics';
 import { Punctuator } from '../shared/punctuator';
 import type { Runtime } from '../shared/runtime';
-import { stageSettings, startStage, type AfterCommit, type RunningStage, type TransactionContext } from '../shared/stage';
+import { stageSettings, startStage, type RunningStage } from '../shared/stage';
 import { validateAlertEvent } from './alertValidation';
 import { correlateAlert, type AlertContext, type AlertFacts, type CorrelationConfig } from './correlation';
 import { TriggerIndex } from './triggerIndex';
@@ -106,13 +106,7 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
     return fresh;
   }
 
-  async function commitState(context: TransactionContext, delta: StateDelta<AlertFacts>, counts: () => void): Promise<AfterCommit> {
-    if (!isEmptyDelta(delta)) await state.writeIntent(context.partition, context.transactionId, delta);
-    return async () => {
-      if (!isEmptyDelta(delta)) await state.apply(context.partition, delta);
-      counts();
-    };
-  }
+
 
   const counted = (contexts: AlertContext[]) => {
     for (const c of contexts) metrics.alertContexts.inc({ status: c.status });
@@ -135,7 +129,7 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
       delta.delivered = published.map((c) => [c.alertId, [c.recipientPartyId]]);
       const deadline = Date.now() + config.alertWaitMs;
       delta.pendingAdded = decided.wait.map((alert) => ({ record: alert, deadline }));
-      return commitState(context, delta, () => {
+      return state.changeOnCommit(context, delta, () => {
         counted(published);
         metrics.alertsWaiting.inc(decided.wait.length);
       });
@@ -165,7 +159,7 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
         const delta: StateDelta<AlertFacts> = emptyDelta();
         delta.delivered = published.map((c) => [c.alertId, [c.recipientPartyId]]);
         delta.pendingRemoved = done;
-        return commitState(context, delta, () => {
+        return state.changeOnCommit(context, delta, () => {
           counted(published);
           metrics.alertsWaiting.dec(done.length);
           log.info({ partition, published: published.length }, 'waiting alerts published');

@@ -19,11 +19,11 @@ import { FLAGS, TOPICS, type VisibilityRecord } from '../shared/contracts';
 import { resolveOwners } from '../shared/ownership';
 import { OwnershipReader, readChanges } from '../shared/ownershipStore';
 import type { Runtime } from '../shared/runtime';
-import { stageSettings, startStage, type AfterCommit, type RunningStage, type TransactionContext } from '../shared/stage';
+import { stageSettings, startStage, type RunningStage } from '../shared/stage';
 import { ArchiveFrontier } from './archiveFrontier';
 import { ARCHIVER } from '../archiver/archiverService';
 import { Delivery, type Expired, type Routed } from './delivery';
-import { FanOutState, deliveredPairs, emptyDelta, isEmptyDelta, type PendingRecord, type StateDelta } from './fanOutState';
+import { FanOutState, deliveredPairs, emptyDelta, type PendingRecord, type StateDelta } from './fanOutState';
 import { LateOwnershipFeed, type LateWork } from './lateOwnershipFeed';
 import { planLateDeliveries } from './lateOwnership';
 import { partitionOfKey } from './partitioning';
@@ -89,14 +89,7 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
     return { owned, unknown };
   }
 
-  /** Records the delta as the transaction's intent; after the commit, applies it and counts. */
-  async function commitState(context: TransactionContext, delta: StateDelta, counts: () => void): Promise<AfterCommit> {
-    if (!isEmptyDelta(delta)) await state.writeIntent(context.partition, context.transactionId, delta);
-    return async () => {
-      if (!isEmptyDelta(delta)) await state.apply(context.partition, delta);
-      counts();
-    };
-  }
+
 
   const copiesCount = (copies: VisibilityRecord[]) => metrics.produced.inc({ service: FAN_OUT, destination: 'party' }, copies.length);
 
@@ -115,7 +108,7 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
       delta.delivered = deliveredPairs(delivered);
       const deadline = Date.now() + config.ownershipWaitMs;
       delta.pendingAdded = unknown.map(({ record }) => ({ record, deadline }));
-      return commitState(context, delta, () => {
+      return state.changeOnCommit(context, delta, () => {
         copiesCount(delivered);
         if (unknown.length > 0) metrics.pending.inc(unknown.length);
       });
@@ -143,7 +136,7 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
         const delta: StateDelta = emptyDelta();
         delta.delivered = deliveredPairs(sent);
         delta.lateCursor = work.cursor;
-        return commitState(context, delta, () => {
+        return state.changeOnCommit(context, delta, () => {
           copiesCount(sent);
           if (sent.length > 0) {
             metrics.lateDeliveries.inc(sent.length);
@@ -173,7 +166,7 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
         const delta: StateDelta = emptyDelta();
         delta.delivered = deliveredPairs(delivered);
         delta.pendingRemoved = [...owned.map((o) => o.record.eventId), ...expired.map((e) => e.record.eventId)];
-        return commitState(context, delta, () => {
+        return state.changeOnCommit(context, delta, () => {
           copiesCount(delivered);
           metrics.pending.dec(delta.pendingRemoved.length);
           for (const { reason } of expired) metrics.unowned.inc({ reason });

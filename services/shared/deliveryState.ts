@@ -11,6 +11,7 @@
 // intent removed in one MULTI. After a crash at any point, recovery applies the intent only if the
 // commit witness names it: state never reflects an aborted transaction, nor misses a committed one.
 import type Redis from 'ioredis';
+import type { AfterCommit, TransactionContext } from './partitionCommits';
 import { execAll } from './redis';
 
 /** Keys under one namespace (per service and deployment): deployments sharing a Redis never see each other's state. */
@@ -127,6 +128,18 @@ export class DeliveryState<T> {
   /** Moves the cursor when no delivery depends on the changes it passes over. */
   async setLateCursor(partition: number, cursor: string): Promise<void> {
     await this.redis.set(this.keys.lateCursor(partition), cursor);
+  }
+
+  /**
+   * For a handler inside its transaction: records the delta as the transaction's intent, and
+   * returns the follow-up that applies it once the transaction has committed, then runs `counts`.
+   */
+  async changeOnCommit(context: TransactionContext, delta: StateDelta<T>, counts: () => void): Promise<AfterCommit> {
+    if (!isEmptyDelta(delta)) await this.writeIntent(context.partition, context.transactionId, delta);
+    return async () => {
+      if (!isEmptyDelta(delta)) await this.apply(context.partition, delta);
+      counts();
+    };
   }
 
   /** Before the commit: the delta and the id the commit will carry. */

@@ -17,7 +17,9 @@ import { REPO_ROOT } from '../../services/shared/paths';
 import { registerSchemas } from '../../services/shared/runtime';
 import { AvroCodec, createSchemaRegistry } from '../../services/shared/schemaRegistry';
 import { readTopics } from '../support/pipeline';
-import { compare, makeWorkload, type Comparison } from './workload';
+import { compare, compareAlerts, makeWorkload, type AlertComparison, type Comparison } from './workload';
+import type { AlertContext } from '../../services/alert-triage/correlation';
+import type { VisibilityRecord } from '../../services/shared/contracts';
 
 export interface ChaosProfile {
   name: string;
@@ -40,13 +42,16 @@ export const PROFILES: Record<string, ChaosProfile> = {
   full: { name: 'full', devices: 20_000, events: 200_000, backlog: 100_000, killsPerService: 5, brokerRestarts: 1, rate: 2_000, archiveDownSeconds: 60, scaleOutSeconds: 30 },
 };
 
-const SERVICES = ['ownership-projector', 'projector', 'archiver', 'fan-out'] as const;
+const SERVICES = ['ownership-projector', 'projector', 'archiver', 'fan-out', 'alert-triage'] as const;
 const INPUT: Record<Service, string> = {
   'ownership-projector': TOPICS.ownershipEvents,
   projector: TOPICS.auditEvents,
   archiver: TOPICS.archive,
   'fan-out': TOPICS.visibilityRecords,
+  'alert-triage': TOPICS.alerts,
 };
+/** One alert for every eight audit events, each naming its event's request. */
+const ALERT_SHARE = 0.125;
 type Service = (typeof SERVICES)[number];
 
 export interface FaultRow extends Partial<Comparison> {
@@ -57,7 +62,7 @@ export interface FaultRow extends Partial<Comparison> {
 export interface ChaosReport {
   profile: string;
   rows: FaultRow[];
-  result: Comparison & { archiveRows: number; seconds: number; selfExits: number };
+  result: Comparison & AlertComparison & { archiveRows: number; seconds: number; selfExits: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -86,6 +91,7 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
     LOG_LEVEL: 'info',
     OWNERSHIP_WAIT_MS: '600000',
     PENDING_SCAN_MS: '500',
+    ALERT_WAIT_MS: '600000',
     SESSION_TIMEOUT_MS: '6000',
   };
   const config = loadConfig(env);
@@ -100,13 +106,22 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   // before any service runs so a service killed before its first commit cannot skip anything.
   await startGroupsAtEnd(kafka, run);
 
-  const workload = makeWorkload({ devices: profile.devices, events: profile.events, cosShare: 0.05 });
+  const workload = makeWorkload({ devices: profile.devices, events: profile.events, cosShare: 0.05, alertShare: ALERT_SHARE });
   say(`${run}: ${profile.devices.toLocaleString('en-GB')} devices (${workload.devices.filter((d) => d.cos).length} with a CoS), ${profile.events.toLocaleString('en-GB')} audit events, ${profile.backlog.toLocaleString('en-GB')} of them as a backlog`);
   const producer = createProducer(kafka);
   await producer.connect();
   const sendEvents = async (from: number, to: number) => {
     const messages = workload.events.slice(from, to).map((e) => ({ key: e.requestId, value: codec.encodeSync(ids.auditEvent, e) }));
     for (let i = 0; i < messages.length; i += 2_000) await producer.send({ topic: TOPICS.auditEvents, messages: messages.slice(i, i + 2_000) });
+    // The alerts these events raise, right behind them (alert triage may see an alert first and wait).
+    const first = workload.events[from]?.eventId;
+    const last = workload.events[to - 1]?.eventId;
+    const index = (id: string | undefined) => (id ? Number(id.slice(id.lastIndexOf('-') + 1)) : -1);
+    const alerts = workload.alerts.filter((a) => {
+      const i = index(a.alertId);
+      return i >= index(first) && i <= index(last);
+    });
+    if (alerts.length > 0) await producer.send({ topic: TOPICS.alerts, messages: alerts.map((a) => ({ key: a.deviceId, value: codec.encodeSync(ids.alertEvent, a) })) });
   };
   await producer.send({ topic: TOPICS.ownershipEvents, messages: workload.ownership.map((e) => ({ key: e.mpxn, value: codec.encodeSync(ids.ownershipEvent, e) })) });
   await sendEvents(0, profile.backlog);
@@ -186,6 +201,19 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
     process.removeListener('exit', killAll);
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
+  }
+
+  /** A party topic carries copies and alert contexts: told apart by schema id. */
+  async function readParties(names: string[]) {
+    const messages = await readTopics<Buffer>(kafka, codec, names, { raw: true, toEnd: true, timeoutMs: 120_000 });
+    await codec.prefetch(messages.map((m) => m.raw));
+    const copies: Array<{ topic: string; partition: number; offset: string; timestamp: string; value: VisibilityRecord }> = [];
+    const contexts: Array<{ topic: string; value: AlertContext }> = [];
+    for (const m of messages) {
+      if (m.raw && m.raw.readInt32BE(1) === ids.alertContext) contexts.push({ topic: m.topic, value: codec.decodeSync<AlertContext>(m.raw, 'AlertContext').value });
+      else copies.push({ ...m, value: codec.decodeSync<VisibilityRecord>(m.raw, 'VisibilityRecord').value });
+    }
+    return { copies, contexts };
   }
 
   async function faultsAndChecks(): Promise<ChaosReport> {
@@ -268,7 +296,7 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   // to their current end, until the expected number of copies is there (or time runs out).
   for (const deadline = Date.now() + 300_000; ; ) {
     const existing = new Set(await admin.listTopics());
-    const found = (await readTopics(kafka, codec, topics.filter((t) => existing.has(t)), { toEnd: true, timeoutMs: 120_000 })).length;
+    const found = (await readParties(topics.filter((t) => existing.has(t)))).copies.length;
     if (found >= expectedCopies || Date.now() > deadline) break;
     say(`  ${found.toLocaleString('en-GB')}/${expectedCopies.toLocaleString('en-GB')} copies on the party topics`);
     await sleep(3_000);
@@ -276,7 +304,17 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   say(`  delivery complete after ${((Date.now() - started) / 1000).toFixed(0)} s`);
   await sleep(3_000); // anything doubled would have arrived by now
   const nowExisting = new Set(await admin.listTopics());
-  const copies = await readTopics(kafka, codec, topics.filter((t) => nowExisting.has(t)), { toEnd: true, timeoutMs: 120_000 });
+  // Alert contexts may still be waiting for their trigger's index entry: until every alert has one.
+  for (const deadline = Date.now() + 120_000; ; await sleep(2_000)) {
+    const { contexts } = await readParties(topics.filter((t) => nowExisting.has(t)));
+    if (contexts.length >= workload.expectedAlerts.size || Date.now() > deadline) break;
+  }
+  await sleep(2_000);
+  const { copies, contexts } = await readParties(topics.filter((t) => nowExisting.has(t)));
+  const alertComparison = compareAlerts(
+    workload.expectedAlerts,
+    contexts.map(({ topic, value }) => ({ alertId: value.alertId, party: topic.slice(TOPICS.partyPrefix.length), status: value.status, triggerEventIds: value.triggers.map((t) => t.eventId) })),
+  );
   const comparison = compare(
     workload.expected,
     copies.map((m) => ({ eventId: m.value.eventId, party: m.topic.slice(TOPICS.partyPrefix.length) })),
@@ -298,7 +336,7 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   }
   for (const service of SERVICES) await stop(service, 'SIGTERM');
 
-  const result = { ...comparison, archiveRows, seconds: Math.round((Date.now() - started) / 1000), selfExits };
+  const result = { ...comparison, ...alertComparison, archiveRows, seconds: Math.round((Date.now() - started) / 1000), selfExits };
   if (selfExits > 0) say(`  services that exited by themselves and were restarted: ${selfExits}`);
   rows.push({ fault: 'end of run', ...comparison });
   printTable(profile, rows, result, say);
@@ -311,8 +349,10 @@ function printTable(profile: ChaosProfile, rows: FaultRow[], result: ChaosReport
   say(`\n${'fault'.padEnd(34)}${cell('recovery s', 11)}`);
   for (const row of rows.slice(0, -1)) say(`${row.fault.padEnd(34)}${cell(row.recoverySeconds?.toFixed(1), 11)}`);
   say(
-    `\n${['profile', 'events', 'expected', 'found', 'missing', 'doubled', 'unexpected', 'archive rows', 'seconds'].map((h) => h.padStart(12)).join('')}` +
-      `\n${[profile.name, profile.events, result.expectedCopies, result.found, result.missing, result.doubled, result.unexpected, result.archiveRows, result.seconds].map((v) => String(v).padStart(12)).join('')}`,
+    `\n${['profile', 'events', 'expected', 'found', 'missing', 'doubled', 'unexpected', 'archive rows', 'seconds'].map((h) => h.padStart(13)).join('')}` +
+      `\n${[profile.name, profile.events, result.expectedCopies, result.found, result.missing, result.doubled, result.unexpected, result.archiveRows, result.seconds].map((v) => String(v).padStart(13)).join('')}` +
+      `\n${['alerts', 'contexts', 'missing', 'doubled', 'wrong'].map((h) => h.padStart(13)).join('')}` +
+      `\n${[result.expectedAlerts, result.foundAlerts, result.missingAlerts, result.doubledAlerts, result.wrongAlerts].map((v) => String(v).padStart(13)).join('')}`,
   );
 }
 
@@ -329,8 +369,9 @@ if (require.main === module) {
   }
   runChaos(profile)
     .then(({ result }) => {
-      const ok = result.missing === 0 && result.doubled === 0 && result.unexpected === 0 && result.archiveRows === result.expectedCopies;
-      console.log(ok ? '\nchaos: every copy exactly once, archive exact' : '\nchaos: FAILED');
+      const ok = result.missing === 0 && result.doubled === 0 && result.unexpected === 0 && result.archiveRows === result.expectedCopies &&
+        result.missingAlerts === 0 && result.doubledAlerts === 0 && result.wrongAlerts === 0;
+      console.log(ok ? '\nchaos: every copy and every alert context exactly once, archive exact' : '\nchaos: FAILED');
       process.exit(ok ? 0 : 1);
     })
     .catch((error: Error) => {

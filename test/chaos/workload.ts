@@ -1,7 +1,7 @@
 // The chaos run's input and, computed from it alone (never by the code under test), what every
 // party topic must hold. Pure.
 import { randomBytes } from 'node:crypto';
-import type { AuditEvent, OwnershipEvent } from '../../services/shared/contracts';
+import type { AlertEvent, AuditEvent, OwnershipEvent } from '../../services/shared/contracts';
 
 const DAY = 86_400_000;
 
@@ -26,13 +26,17 @@ export interface Workload {
   events: AuditEvent[];
   /** eventId -> the parties that must receive exactly one copy. */
   expected: Map<string, string[]>;
+  /** Alerts, each naming the request of one event, to the device's supplier at that event's time. */
+  alerts: AlertEvent[];
+  /** alertId -> its recipient and the one event its AlertContext must name (CORRELATED). */
+  expectedAlerts: Map<string, { recipient: string; eventId: string }>;
 }
 
 export function supplierAt(device: Device, t: number): string {
   return device.cos && t >= device.cos.at ? device.cos.to : device.supplier;
 }
 
-export function makeWorkload(options: { devices: number; events: number; cosShare: number; now?: number }): Workload {
+export function makeWorkload(options: { devices: number; events: number; cosShare: number; alertShare?: number; now?: number }): Workload {
   const now = options.now ?? Date.now();
   const run = randomBytes(3).toString('hex');
   const suppliers = Array.from({ length: 10 }, eui);
@@ -65,6 +69,9 @@ export function makeWorkload(options: { devices: number; events: number; cosShar
   }
   const events: AuditEvent[] = [];
   const expected = new Map<string, string[]>();
+  const alerts: AlertEvent[] = [];
+  const expectedAlerts = new Map<string, { recipient: string; eventId: string }>();
+  const alertEvery = options.alertShare ? Math.round(1 / options.alertShare) : 0;
   for (let i = 0; i < options.events; i++) {
     const device = devices[Math.floor(Math.random() * devices.length)];
     const eventTime = now - 60_000 - Math.floor(Math.random() * 20 * DAY);
@@ -85,8 +92,13 @@ export function makeWorkload(options: { devices: number; events: number; cosShar
     };
     events.push(event);
     expected.set(event.eventId, [supplier, device.operator]);
+    if (alertEvery && i % alertEvery === 0) {
+      const alertId = `chaos-${run}-alert-${i}`;
+      alerts.push({ alertId, alertCode: '0x8F70', alertKind: 'DEVICE', deviceId: device.deviceId, eventTime: eventTime + 1_000, requestId: event.requestId, recipientId: supplier, payload: randomBytes(32) });
+      expectedAlerts.set(alertId, { recipient: supplier, eventId: event.eventId });
+    }
   }
-  return { suppliers, operators, devices, ownership, events, expected };
+  return { suppliers, operators, devices, ownership, events, expected, alerts, expectedAlerts };
 }
 
 export interface Comparison {
@@ -117,4 +129,35 @@ export function compare(expected: Map<string, string[]>, copies: Array<{ eventId
   let unexpected = 0;
   for (const [key, n] of counts) if (!wanted.has(key)) unexpected += n;
   return { expectedCopies, found: copies.length, missing, doubled, unexpected };
+}
+
+export interface AlertComparison {
+  expectedAlerts: number;
+  foundAlerts: number;
+  missingAlerts: number;
+  doubledAlerts: number;
+  /** On the wrong topic, or not CORRELATED with exactly the expected event. */
+  wrongAlerts: number;
+}
+
+/** Compares the AlertContexts read (one entry per record) with what each alert must produce. */
+export function compareAlerts(
+  expected: Map<string, { recipient: string; eventId: string }>,
+  contexts: Array<{ alertId: string; party: string; status: string; triggerEventIds: string[] }>,
+): AlertComparison {
+  const seen = new Map<string, number>();
+  let wrongAlerts = 0;
+  for (const c of contexts) {
+    seen.set(c.alertId, (seen.get(c.alertId) ?? 0) + 1);
+    const want = expected.get(c.alertId);
+    if (!want || want.recipient !== c.party || c.status !== 'CORRELATED' || c.triggerEventIds.join() !== want.eventId) wrongAlerts++;
+  }
+  let missingAlerts = 0;
+  let doubledAlerts = 0;
+  for (const alertId of expected.keys()) {
+    const n = seen.get(alertId) ?? 0;
+    if (n === 0) missingAlerts++;
+    if (n > 1) doubledAlerts += n - 1;
+  }
+  return { expectedAlerts: expected.size, foundAlerts: contexts.length, missingAlerts, doubledAlerts, wrongAlerts };
 }
