@@ -50,6 +50,8 @@ export interface Config {
   topicReplicationFactor: number;
   /** Prefix of the per-input-partition transactional ids; shared by every instance of one deployment. */
   transactionalIdPrefix: string;
+  /** A stage that owns records waiting but has committed nothing for this long exits (its supervisor restarts it). */
+  stageStuckExitMs: number;
   /** A stage whose received batch has not committed for this long reports unhealthy. */
   stageStallMs: number;
   /** Upper bound of one produce request, under the topics' max.message.bytes. */
@@ -168,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     topicReplicationFactor: integer(env, 'TOPIC_REPLICATION_FACTOR', 1, 1, 16),
     transactionalIdPrefix: text(env, 'TRANSACTIONAL_ID_PREFIX', text(env, 'GROUP_PREFIX', 'srv-visibility')),
     stageStallMs: integer(env, 'STAGE_STALL_MS', 120_000, 1000, 24 * 3600_000),
+    stageStuckExitMs: integer(env, 'STAGE_STUCK_EXIT_MS', 300_000, 5_000, 24 * 3600_000),
     maxSendBytes: integer(env, 'MAX_SEND_BYTES', 768 * 1024, 16 * 1024, 64 * 1024 * 1024),
     sessionTimeoutMs: integer(env, 'SESSION_TIMEOUT_MS', 10_000, 6_000, 300_000),
     kafkaInstanceId: instanceId(env),

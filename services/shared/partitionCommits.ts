@@ -61,6 +61,8 @@ export class PartitionCommits {
   /** Per owned partition: recovery done (a promise, so concurrent callers wait for the same one). */
   private readonly ready = new Map<number, Promise<void>>();
   private readonly offsets = new Map<number, string>();
+  /** When any partition last committed (the progress watch reads it). */
+  lastCommitAt = Date.now();
 
   constructor(private readonly options: PartitionCommitsOptions) {}
 
@@ -140,6 +142,7 @@ export class PartitionCommits {
       afterCommit = written;
     }
     this.offsets.set(partition, offset);
+    this.lastCommitAt = Date.now();
     onCommitted();
     if (!afterCommit) return;
     try {

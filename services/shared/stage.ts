@@ -21,6 +21,7 @@ import { PartitionCommits, type AfterCommit, type CommitWitness, type Transactio
 import { PartitionEnds } from './partitionEnds';
 import { KeyedLock } from './partitionLock';
 import { PartitionProducers } from './transactions';
+import { ProgressWatch } from './progressWatch';
 
 export type { Sender } from './boundedSend';
 export type { Parsed } from './batchParsing';
@@ -41,6 +42,8 @@ export interface StageDefinition<T> {
   maxSendBytes?: number;
   /** A batch that has been received but not committed for this long makes the stage unhealthy. */
   stallMs?: number;
+  /** Owning records waiting yet committing nothing for this long stops the stage for good (the process exits). */
+  stuckExitMs?: number;
   /** Consumer group session timeout (default 10 s): bounds how long a killed member holds its partitions. */
   sessionTimeoutMs?: number;
   /**
@@ -112,12 +115,14 @@ export function stageSettings(config: Config, name: string) {
     fromBeginning: config.consumeFrom === 'earliest',
     maxSendBytes: config.maxSendBytes,
     stallMs: config.stageStallMs,
+    stuckExitMs: config.stageStuckExitMs,
     sessionTimeoutMs: config.sessionTimeoutMs,
     instanceId: config.kafkaInstanceId ? `${config.kafkaInstanceId}-${name}` : undefined,
   } satisfies Partial<StageDefinition<unknown>>;
 }
 
 const DEFAULT_STALL_MS = 120_000;
+const DEFAULT_STUCK_EXIT_MS = 300_000;
 /** Errors that mean a bug, not a passing condition: replaying the batch would fail the same way (fatal). */
 const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
 /** How often idle partitions are checked for trailing transaction markers to commit past. */
@@ -132,6 +137,8 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
   const uncommittedSince = new Map<number, number>();
   let crashed = false;
   let stopping = false;
+  /** A new assignment starts the progress watch's count afresh. */
+  let assignedAt = Date.now();
 
   let resolveJoined: () => void = () => undefined;
   const joined = new Promise<void>((resolve) => (resolveJoined = resolve));
@@ -197,6 +204,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
 
   function onAssignment(partitions: number[]): void {
     const next = new Set(partitions);
+    assignedAt = Date.now();
     const lost = [...assignment].filter((p) => !next.has(p));
     assignment = next;
     for (const partition of lost) {
@@ -283,6 +291,15 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     },
   });
   markers.start(MARKER_COMMIT_INTERVAL_MS);
+  // A member that owns work but commits nothing for stuckExitMs is stuck: exit so the supervisor restarts it.
+  const watch = new ProgressWatch({
+    quietMs: definition.stuckExitMs ?? DEFAULT_STUCK_EXIT_MS,
+    owned: () => [...assignment],
+    lastProgressAt: () => Math.max(commits.lastCommitAt, assignedAt),
+    lag: (partitions) => groupLag(kafka, definition.groupId, definition.topic, partitions),
+    onStuck: (error) => stopForGood(error, 'stage made no progress while records wait'),
+  });
+  watch.start(Math.min(5_000, definition.stuckExitMs ?? DEFAULT_STUCK_EXIT_MS));
   log.info({ topic: definition.topic, groupId: definition.groupId }, 'stage started');
 
   return {
@@ -309,9 +326,28 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     stop: async () => {
       stopping = true;
       markers.stop();
+      watch.stop();
       await consumer.disconnect();
       await locks.idle();
       await commits.close();
     },
   };
+}
+
+/** Records waiting on these partitions of a group: committed offset (or the start) to the high watermark. */
+async function groupLag(kafka: Kafka, groupId: string, topic: string, partitions: number[]): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    let lag = 0;
+    for (const end of await admin.fetchTopicOffsets(topic)) {
+      if (!partitions.includes(end.partition)) continue;
+      const offset = BigInt(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
+      lag += Number(BigInt(end.high) - (offset < 0n ? BigInt(end.low) : offset));
+    }
+    return lag;
+  } finally {
+    await admin.disconnect();
+  }
 }

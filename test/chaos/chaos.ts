@@ -92,6 +92,8 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
     OWNERSHIP_WAIT_MS: '600000',
     PENDING_SCAN_MS: '500',
     ALERT_WAIT_MS: '600000',
+    // A stage stuck without an error exits after 30 s and is restarted (progressWatch.ts).
+    STAGE_STUCK_EXIT_MS: '30000',
     SESSION_TIMEOUT_MS: '6000',
   };
   const config = loadConfig(env);
