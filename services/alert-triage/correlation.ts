@@ -83,6 +83,9 @@ export function correlateAlert(input: CorrelationInput, config: CorrelationConfi
     : onDevice.filter((r) => r.messageType === 'SERVICE_REQUEST' && inWindow(r.eventTime, alert.eventTime, config.lookbackMs));
   // Any event of the named request (even only its acknowledgement) ends the wait: publish what is known.
   if (namesRequest && matched.length === 0 && !waitExpired) return { kind: 'wait' };
+  // No registration data for the device at the alert's time yet (it arrives on another topic, maybe
+  // later): deciding now would hide triggers the recipient may see. Wait, as the fan-out waits for owners.
+  if (!waitExpired && ownersAt(alert.eventTime) === 'unknown') return { kind: 'wait' };
 
   const ownsAt = ownershipCheck(ownersAt, recipientId);
   const visible = matched.filter((r) => r.originatorId === recipientId || ownsAt(r.eventTime)).sort(newestFirst);

@@ -338,6 +338,13 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   }
   for (const service of SERVICES) await stop(service, 'SIGTERM');
 
+  if (alertComparison.wrongAlerts > 0) {
+    const wrong = contexts.filter(({ topic, value }) => {
+      const want = workload.expectedAlerts.get(value.alertId);
+      return !want || `${TOPICS.partyPrefix}${want.recipient}` !== topic || value.status !== 'CORRELATED' || value.triggers.map((t) => t.eventId).join() !== want.eventId;
+    });
+    say(`  wrong alert contexts, for example: ${JSON.stringify(wrong.slice(0, 3).map(({ topic, value }) => ({ topic, alertId: value.alertId, status: value.status, recipientRole: value.recipientRole, triggers: value.triggers.length })))}`);
+  }
   const result = { ...comparison, ...alertComparison, archiveRows, seconds: Math.round((Date.now() - started) / 1000), selfExits };
   if (selfExits > 0) say(`  services that exited by themselves and were restarted: ${selfExits}`);
   rows.push({ fault: 'end of run', ...comparison });

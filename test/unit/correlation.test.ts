@@ -229,6 +229,14 @@ describe('correlateAlert: what the recipient may see', () => {
     expect(context.recipientRole).toBe('GS');
   });
 
+  it('waits while no registration data is known for the device at the alert time, as the fan-out waits for owners', () => {
+    const unknown = ownership([], Infinity);
+    const input = { alert: alert(), candidates: [record('b', T - MIN)], ownersAt: unknown };
+    expect(correlateAlert({ ...input, waitExpired: false }, config)).toEqual({ kind: 'wait' });
+    expect(correlateAlert({ ...input, waitExpired: true }, config).kind).toBe('publish');
+    expect(correlateAlert({ ...input, ownersAt: aOwnsAlways, waitExpired: false }, config).kind).toBe('publish');
+  });
+
   it('gives a null recipientRole when ownership at the alert time is unknown', () => {
     const context = run([record('b', T - MIN)], ownership([], Infinity));
     expect(context).toMatchObject({ recipientRole: null, status: 'TRIGGER_NOT_VISIBLE' });
@@ -406,9 +414,10 @@ describe('correlateAlert: property', () => {
             { lookbackMs, maxWindowTriggers, disclosure },
           );
           if (decision.kind === 'wait') {
-            expect(requestId).not.toBeNull();
+            // Waiting is for a named request not seen yet, or for registration data not here yet.
             expect(waitExpired).toBe(false);
-            expect(candidates.some((c) => c.deviceId === device && c.requestId === requestId)).toBe(false);
+            const requestMissing = requestId !== null && !candidates.some((c) => c.deviceId === device && c.requestId === requestId);
+            expect(requestMissing || alertTime < knownFrom).toBe(true);
             return;
           }
           const { context } = decision;
