@@ -60,3 +60,21 @@ async function commitFor(kafka: Kafka, groupId: string, topic: string, offsets: 
     await committer.disconnect();
   }
 }
+
+/** Records waiting for a group on a topic (or some of its partitions): committed offset, or the start, to the high watermark. */
+export async function groupLag(kafka: Kafka, groupId: string, topic: string, partitions?: number[]): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    let lag = 0;
+    for (const end of await admin.fetchTopicOffsets(topic)) {
+      if (partitions && !partitions.includes(end.partition)) continue;
+      const offset = BigInt(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
+      lag += Number(BigInt(end.high) - (offset < 0n ? BigInt(end.low) : offset));
+    }
+    return lag;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -22,6 +22,7 @@ import { PartitionEnds } from './partitionEnds';
 import { KeyedLock } from './partitionLock';
 import { PartitionProducers } from './transactions';
 import { ProgressWatch } from './progressWatch';
+import { groupLag } from './groups';
 
 export type { Sender } from './boundedSend';
 export type { Parsed } from './batchParsing';
@@ -334,20 +335,3 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
   };
 }
 
-/** Records waiting on these partitions of a group: committed offset (or the start) to the high watermark. */
-async function groupLag(kafka: Kafka, groupId: string, topic: string, partitions: number[]): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    let lag = 0;
-    for (const end of await admin.fetchTopicOffsets(topic)) {
-      if (!partitions.includes(end.partition)) continue;
-      const offset = BigInt(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
-      lag += Number(BigInt(end.high) - (offset < 0n ? BigInt(end.low) : offset));
-    }
-    return lag;
-  } finally {
-    await admin.disconnect();
-  }
-}

@@ -1,5 +1,6 @@
 // Integration-test harness on the real local stack: start the services in-process with a test
 // configuration, write upstream events, read topics back, capture every log line.
+import { groupLag } from '../../services/shared/groups';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -195,23 +196,7 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, { 
 }
 
 /** Lag of a consumer group on a topic: high watermarks minus committed offsets. */
-export async function groupLag(kafka: Kafka, groupId: string, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const highs = await admin.fetchTopicOffsets(topic);
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    let lag = 0;
-    for (const high of highs) {
-      const offset = committed?.partitions.find((p) => p.partition === high.partition)?.offset ?? '-1';
-      const done = Number(offset) < 0 ? Number(high.low) : Number(offset);
-      lag += Number(high.high) - done;
-    }
-    return lag;
-  } finally {
-    await admin.disconnect();
-  }
-}
+export { groupLag };
 
 /** Waits until the projector and the fan-out have committed everything written so far. */
 export async function drained(harness: Harness, timeoutMs = 60_000): Promise<void> {
