@@ -1,6 +1,6 @@
 // Consumer groups of one deployment, by stage, and a way to start new ones at the current end of
 // their topics (benchmarks and fault runs measure their own traffic, not what is already there).
-import type { Kafka } from './kafka';
+import { whenCoordinatorReady, type Kafka } from './kafka';
 import { TOPICS } from './contracts';
 
 export const STAGE_INPUTS = {
@@ -41,7 +41,7 @@ export async function startNewGroupAtTime(kafka: Kafka, groupId: string, topic: 
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const [committed] = await whenCoordinatorReady(() => admin.fetchOffsets({ groupId, topics: [topic] }));
     if ((committed?.partitions ?? []).some((p) => Number(p.offset) >= 0)) return false;
     const starts = await admin.fetchTopicOffsetsByTimestamp(topic, timestamp);
     await commitFor(kafka, groupId, topic, starts.map((s) => ({ partition: s.partition, offset: s.offset })));
@@ -55,7 +55,7 @@ async function commitFor(kafka: Kafka, groupId: string, topic: string, offsets: 
   const committer = kafka.consumer({ kafkaJS: { groupId, autoCommit: false } });
   await committer.connect();
   try {
-    await committer.commitOffsets(offsets.map((o) => ({ topic, ...o })));
+    await whenCoordinatorReady(() => committer.commitOffsets(offsets.map((o) => ({ topic, ...o }))));
   } finally {
     await committer.disconnect();
   }
@@ -66,7 +66,7 @@ export async function groupLag(kafka: Kafka, groupId: string, topic: string, par
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const [committed] = await whenCoordinatorReady(() => admin.fetchOffsets({ groupId, topics: [topic] }));
     let lag = 0;
     for (const end of await admin.fetchTopicOffsets(topic)) {
       if (partitions && !partitions.includes(end.partition)) continue;

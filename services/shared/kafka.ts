@@ -118,6 +118,27 @@ const ERR__FATAL = -150;
 /** A static member replaced by another with the same group.instance.id: this one may not go on. */
 export const ERR_FENCED_INSTANCE_ID = 82;
 
+/** Group-coordinator codes a broker answers while a coordinator moves or loads (fresh or restarted broker). */
+const COORDINATOR_NOT_READY = new Set([14, 15, 16]);
+
+/**
+ * Runs a group admin call again while the group's coordinator is not ready (a fresh broker is
+ * still loading `__consumer_offsets`; seen in CI as "Not coordinator" on the first offset fetch).
+ * Other errors, and a coordinator still not ready after `giveUpMs`, are thrown.
+ */
+export async function whenCoordinatorReady<T>(call: () => Promise<T>, giveUpMs = 30_000, pauseMs = 250): Promise<T> {
+  const giveUpAt = Date.now() + giveUpMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      const code = (error as { code?: number } | undefined)?.code;
+      if (code === undefined || !COORDINATOR_NOT_READY.has(code) || Date.now() >= giveUpAt) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+}
+
 /** Is this error one after which the client (or this member) cannot go on? */
 export function isFatalClientError(error: unknown): boolean {
   const e = error as { code?: number; isFatal?: boolean; fatal?: boolean } | undefined;

@@ -1,7 +1,7 @@
 // The wiring that turns a fatal client error into the stage's fatal handler; the client's events
 // and its consume call are driven by hand, the way the client's consumer delivers them.
 import { EventEmitter } from 'node:events';
-import { watchFatalErrors, type Consumer } from '../../services/shared/kafka';
+import { watchFatalErrors, whenCoordinatorReady, type Consumer } from '../../services/shared/kafka';
 
 function watched() {
   let next: { error: Error | null; messages: unknown } = { error: null, messages: [] };
@@ -32,5 +32,26 @@ describe('watchFatalErrors', () => {
     client.emit('event.error', clientError('Static consumer fenced by other consumer with same group.instance.id', 82));
     client.emit('event.error', clientError('any', -1, true));
     expect(fatal.map((e) => (e as Error & { code: number }).code)).toEqual([82, -1]);
+  });
+});
+
+describe('whenCoordinatorReady', () => {
+  it('calls again while the group coordinator is moving or loading, then returns the answer', async () => {
+    const answers = [clientError('Broker: Not coordinator', 16), clientError('Broker: Coordinator load in progress', 14), null];
+    let calls = 0;
+    const result = await whenCoordinatorReady(async () => {
+      const error = answers[calls++];
+      if (error) throw error;
+      return 'offsets';
+    }, 5_000, 1);
+    expect(result).toBe('offsets');
+    expect(calls).toBe(3);
+  });
+
+  it('throws any other error at once, and a coordinator still not ready once it gives up', async () => {
+    let calls = 0;
+    await expect(whenCoordinatorReady(async () => { calls++; throw clientError('Broker: Group authorization failed', 30); }, 5_000, 1)).rejects.toMatchObject({ code: 30 });
+    expect(calls).toBe(1);
+    await expect(whenCoordinatorReady(async () => { throw clientError('Broker: Not coordinator', 16); }, 20, 5)).rejects.toMatchObject({ code: 16 });
   });
 });
