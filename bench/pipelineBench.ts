@@ -1,67 +1,89 @@
-// npm run bench: pure hot paths, then the whole pipeline on the local stack (Kafka, registry,
-// Redis, embedded ClickHouse): N audit events with real DUIS payloads, every copy delivered.
+// npm run bench: pure hot paths; the broker's own ceiling for the job; then the whole pipeline on the
+// local stack (Kafka, registry, Redis, embedded ClickHouse), each service its own process as
+// deployed, on a deployment of its own (its groups start at the topics' current end, so earlier
+// traffic or bad records on the topics do not matter).
+//   BENCH_MODE=saturation (default): BENCH_EVENTS audit events as fast as they can be written.
+//   BENCH_MODE=rate: BENCH_RATE events/s for BENCH_SECONDS; latency is the figure.
+//   BENCH_FAN_OUT_INSTANCES (default 1), BENCH_DEVICES, BENCH_ALERT_SHARE, BENCH_CEILING=off,
+//   BENCH_TIMEOUT_S (default 900: the bench gives up and says so), BENCH_KEEP_LOGS=1 (services' logs).
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startApp } from '../services/app';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { loadConfig } from '../services/shared/config';
-import { startGroupsAtEnd } from '../services/shared/groups';
+import { groupLag, startGroupsAtEnd } from '../services/shared/groups';
 import { createKafka, createProducer } from '../services/shared/kafka';
-import { TOPICS, partyTopic, type AlertEvent, type AuditEvent, type OwnershipEvent } from '../services/shared/contracts';
+import { TOPICS, partyTopic, type AlertEvent, type AuditEvent, type OwnershipEvent, type VisibilityRecord } from '../services/shared/contracts';
 import { readToEnd } from '../services/shared/topicReader';
 import type { AlertContext } from '../services/alert-triage/correlation';
 import { createLogger } from '../services/shared/logger';
+import { REPO_ROOT } from '../services/shared/paths';
+import { registerSchemas } from '../services/shared/runtime';
+import { AvroCodec, createSchemaRegistry } from '../services/shared/schemaRegistry';
 import { loadDuisSamples } from '../services/cli/duisSamples';
+import { projectAuditEvent, validateAuditEvent } from '../services/projector/projection';
+import { copyFor } from '../services/fan-out/routing';
+import { counterValue, freePort, processUsage, scrape, spawnService, type ProcessUsage } from '../test/support/serviceProcess';
 import { runMicroBenchmarks } from './microBench';
+import { measureBrokerCeiling, type BrokerCeiling } from './brokerCeiling';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const MODE = process.env.BENCH_MODE === 'rate' ? 'rate' : 'saturation';
+const RATE = Number(process.env.BENCH_RATE ?? 5_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const EVENTS = MODE === 'rate' ? RATE * SECONDS : Number(process.env.BENCH_EVENTS ?? 20_000);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 2_000);
+const FAN_OUTS = Number(process.env.BENCH_FAN_OUT_INSTANCES ?? 1);
 /** Alerts per audit event (default one for every four), each naming the request of an event before it. */
 const ALERT_SHARE = Number(process.env.BENCH_ALERT_SHARE ?? 0.25);
+const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 900) * 1000;
 const DAY = 86_400_000;
+const SERVICES = ['ownership-projector', 'projector', 'archiver', 'fan-out', 'alert-triage'] as const;
+type Service = (typeof SERVICES)[number];
+/** Every service process this run started, stopped on the way out whatever happens. */
+const children: ChildProcess[] = [];
 
 function eui(prefix: number, n: number): string {
   const hex = n.toString(16).toUpperCase().padStart(12, '0').slice(-12);
   return [prefix.toString(16).toUpperCase().padStart(2, '0'), '5E', ...hex.match(/../g)!].join('-');
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const n = (x: number) => x.toLocaleString('en-GB');
+
+function percentiles(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), p999Ms: at(0.999), maxMs: sorted[sorted.length - 1] };
+}
+
 async function main(): Promise<void> {
-  const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
+  const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, mode: MODE, fanOutInstances: FAN_OUTS, command: `BENCH_MODE=${MODE} npm run bench` };
 
   console.log('== pure hot paths (single core, in process)');
   const micro = runMicroBenchmarks();
-  for (const r of micro) console.log(`${r.name.padEnd(52)} ${r.opsPerSecond.toLocaleString('en-GB').padStart(12)} ops/s  ${String(r.nsPerOp).padStart(6)} ns/op`);
+  for (const r of micro) console.log(`${r.name.padEnd(52)} ${n(r.opsPerSecond).padStart(12)} ops/s  ${String(r.nsPerOp).padStart(6)} ns/op`);
   results.micro = micro;
 
-  console.log(`\n== pipeline on the local stack: ${EVENTS.toLocaleString('en-GB')} audit events, ${DEVICES.toLocaleString('en-GB')} devices`);
-  // A deployment of its own per run, its groups started at the topics' current end: the bench
-  // measures its own traffic, whatever earlier runs, tests or bad records the topics hold.
   const prefix = `srv-visibility-bench-${Date.now().toString(36)}`;
-  const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', GROUP_PREFIX: prefix, HTTP_PORT: '0', PENDING_SCAN_MS: '1000' });
-  await startGroupsAtEnd(createKafka(config, createLogger('error', 'bench-setup')), prefix);
-  const app = await startApp({ config, logger: createLogger(process.env.BENCH_LOG_LEVEL ?? 'error', 'bench') });
-  const { kafka, codec, schemaIds, metrics } = app.runtime;
+  const dir = path.join(REPO_ROOT, '.stack', 'bench', prefix);
+  fs.mkdirSync(dir, { recursive: true });
+  const archiverPort = await freePort();
+  const env = {
+    ...process.env,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    GROUP_PREFIX: prefix,
+    ARCHIVE_PATH: path.join(dir, 'archive'),
+    ARCHIVE_QUERY_URL: `http://127.0.0.1:${archiverPort}`,
+    PENDING_SCAN_MS: '1000',
+  };
+  const config = loadConfig(env);
+  const kafka = createKafka(config, createLogger('error', 'bench'));
+  const codec = new AvroCodec(createSchemaRegistry(config));
+  const schemaIds = await registerSchemas(codec);
   const producer = createProducer(kafka);
   await producer.connect();
   const admin = kafka.admin();
   await admin.connect();
-  const lag = async (group: string, topic: string) => {
-    const highs = await admin.fetchTopicOffsets(topic);
-    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return highs.reduce((n, h) => {
-      const c = Number(committed.partitions.find((p) => p.partition === h.partition)?.offset ?? -1);
-      return n + Number(h.high) - (c < 0 ? Number(h.low) : c);
-    }, 0);
-  };
-  const drained = async () => {
-    for (;;) {
-      const l = (await lag(`${prefix}-projector`, TOPICS.auditEvents)) + (await lag(`${prefix}-fan-out`, TOPICS.visibilityRecords)) + (await lag(`${prefix}-ownership-projector`, TOPICS.ownershipEvents));
-      if (l === 0) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
-  process.stdout.write('catching up with earlier traffic on the topics ... ');
-  await drained();
-  console.log('done');
 
   // The estate: each device on its own MPAN with an import supplier and a distributor; every
   // fourth premises is dual fuel (hub on MPAN and MPRN: four owners).
@@ -86,129 +108,240 @@ async function main(): Promise<void> {
       ownersPerDevice.push(4);
     } else ownersPerDevice.push(2);
   }
+  const partyTopics = [...new Set(ownership.flatMap((e) => (e.partyId ? [e.partyId] : [])))].map(partyTopic);
+
+  // The i-th audit event; every 1/ALERT_SHARE-th raises an alert to its device's import supplier naming its request.
+  const { samples, source } = loadDuisSamples();
+  const eventAt = (i: number): AuditEvent => {
+    const s = samples[i % samples.length];
+    const device = devices[i % DEVICES];
+    return {
+      eventId: `bench-${run}-e${i}`, messageType: i % 3 === 2 ? 'SERVICE_RESPONSE' : 'SERVICE_REQUEST',
+      requestId: `${eui(0x90, i % 20)}:${device}:${i}`, serviceReference: s.serviceReference, serviceReferenceVariant: s.serviceReferenceVariant,
+      deviceId: device, originatorId: eui(0x90, i % 20), originatorRole: 'IS', eventTime: Date.now() - 1_000, responseCode: i % 3 === 2 ? 'I0' : null, payload: s.payload,
+    };
+  };
+  const alertEvery = ALERT_SHARE > 0 ? Math.max(1, Math.round(1 / ALERT_SHARE)) : 0;
+  const alertFor = (i: number): AlertEvent => ({
+    alertId: `bench-${run}-a${i}`, alertCode: '0x8F70', alertKind: 'DEVICE', deviceId: devices[i % DEVICES], eventTime: Date.now(),
+    requestId: `${eui(0x90, i % 20)}:${devices[i % DEVICES]}:${i}`, recipientId: eui(0x90, (i % DEVICES) % 20), payload: Buffer.from('<gbcs:Alert/>'),
+  });
+  let expectedCopies = 0;
+  for (let i = 0; i < EVENTS; i++) expectedCopies += ownersPerDevice[i % DEVICES];
+  const alertCount = alertEvery ? Math.ceil(EVENTS / alertEvery) : 0;
+
+  // Record sizes of this job, for the ceiling: input, intermediate record, party copy.
+  const sizes = { input: 0, record: 0, copy: 0 };
+  const sampled = Math.min(EVENTS, 20_000);
+  for (let i = 0; i < sampled; i++) {
+    const event = eventAt(i);
+    sizes.input += codec.encodeSync(schemaIds.auditEvent, event).length;
+    const record = projectAuditEvent(validateAuditEvent(event, { now: Date.now(), maxFutureSkewMs: config.maxFutureSkewMs }));
+    sizes.record += codec.encodeSync(schemaIds.visibilityRecord, record).length;
+    sizes.copy += codec.encodeSync(schemaIds.party, copyFor(record, { partyId: eui(0x90, 1), role: 'IS' }, config.originatorDisclosure)).length;
+  }
+
+  let ceiling: BrokerCeiling | undefined;
+  if (process.env.BENCH_CEILING !== 'off') {
+    console.log(`\n== the broker's ceiling for this job (Kafka's ProducerPerformance / ConsumerPerformance, scratch topics, one step at a time)`);
+    ceiling = await measureBrokerCeiling(
+      kafka,
+      { events: EVENTS, inputBytes: sizes.input / sampled, recordBytes: sizes.record / sampled, copies: expectedCopies, copyBytes: sizes.copy / sampled, partitions: 6, bootstrap: config.kafkaBrokers.join(',') },
+      (line) => console.log(line),
+    );
+    console.log(`ceiling: ${n(ceiling.eventsPerSecond)} events/s (read input, write records and copies); ${n(ceiling.eventsPerSecondWithInput)} events/s counting input production`);
+    results.brokerCeiling = ceiling;
+  }
+
+  console.log(`\n== pipeline (${MODE === 'rate' ? `${n(RATE)} events/s for ${SECONDS} s` : `${n(EVENTS)} audit events, as fast as they can be written`}), ${n(DEVICES)} devices, five services as processes, ${FAN_OUTS} fan-out instance(s)`);
+  await startGroupsAtEnd(kafka, prefix);
+  const processes: Array<{ name: string; service: Service; child: ChildProcess; port: number }> = [];
+  for (const service of SERVICES) {
+    for (let instance = 1; instance <= (service === 'fan-out' ? FAN_OUTS : 1); instance++) {
+      const name = `${service}-${instance}`;
+      const port = service === 'archiver' ? archiverPort : await freePort();
+      const child = spawnService(service, { ...env, HTTP_PORT: String(port), KAFKA_INSTANCE_ID: name }, path.join(dir, `${name}.log`));
+      children.push(child);
+      child.once('exit', (code) => !stopping && console.error(`  ${name} exited (code ${code}); see ${path.join(dir, `${name}.log`)}`));
+      processes.push({ name, service, child, port });
+    }
+  }
+  let stopping = false;
+  const deadline = Date.now() + TIMEOUT_MS;
+  const give = (what: string) => {
+    if (Date.now() > deadline) throw new Error(`gave up after ${TIMEOUT_MS / 1000} s ${what}; logs in ${dir}`);
+  };
+  const groupsStable = async () => {
+    const wanted = SERVICES.map((s) => ({ group: `${prefix}-${s}`, members: s === 'fan-out' ? FAN_OUTS : 1 }));
+    wanted.push({ group: `${prefix}-alert-triggers`, members: 1 });
+    const { groups } = await admin.describeGroups(wanted.map((w) => w.group));
+    return wanted.every((w) => groups.some((g) => g.groupId === w.group && g.members.length >= w.members && (g.state as unknown) === KafkaJS.ConsumerGroupStates.STABLE));
+  };
+  while (!(await groupsStable().catch(() => false))) {
+    give('waiting for the services to join their groups');
+    await sleep(500);
+  }
   for (let i = 0; i < ownership.length; i += 1000) {
     await producer.send({ topic: TOPICS.ownershipEvents, messages: ownership.slice(i, i + 1000).map((e) => ({ key: e.mpxn, value: codec.encodeSync(schemaIds.ownershipEvent, e) })) });
   }
-  await drained();
-
-  const { samples, source } = loadDuisSamples();
-  const expectedCopies = Array.from({ length: EVENTS }, (_, i) => ownersPerDevice[i % DEVICES]).reduce((a, b) => a + b, 0);
-  const messages = Array.from({ length: EVENTS }, (_, i) => {
-    const s = samples[i % samples.length];
-    const device = devices[i % DEVICES];
-    const event: AuditEvent = {
-      eventId: `bench-${run}-e${i}`, messageType: i % 3 === 2 ? 'SERVICE_RESPONSE' : 'SERVICE_REQUEST',
-      requestId: `${eui(0x90, i % 20)}:${device}:${i}`, serviceReference: s.serviceReference, serviceReferenceVariant: s.serviceReferenceVariant,
-      deviceId: device, originatorId: eui(0x90, i % 20), originatorRole: 'IS', eventTime: now - 60_000 + (i % 60_000), responseCode: i % 3 === 2 ? 'I0' : null, payload: s.payload,
-    };
-    return { key: event.requestId, value: codec.encodeSync(schemaIds.auditEvent, event) };
-  });
-  const payloadBytes = messages.reduce((n, m) => n + m.value.length, 0);
-  // Alerts: the i-th of every 1/ALERT_SHARE events raises one to its device's import supplier,
-  // naming its request; sent just after the batch that holds its event.
-  const alertEvery = ALERT_SHARE > 0 ? Math.max(1, Math.round(1 / ALERT_SHARE)) : EVENTS + 1;
-  const alertsAfter = new Map<number, AlertEvent[]>();
-  let alertCount = 0;
-  for (let i = 0; ALERT_SHARE > 0 && i < EVENTS; i += alertEvery) {
-    const d = i % DEVICES;
-    const a: AlertEvent = {
-      alertId: `bench-${run}-a${i}`, alertCode: '0x8F70', alertKind: 'DEVICE', deviceId: devices[d], eventTime: now - 60_000 + (i % 60_000) + 1,
-      requestId: `${eui(0x90, i % 20)}:${devices[d]}:${i}`, recipientId: eui(0x90, d % 20), payload: Buffer.from('<gbcs:Alert/>'),
-    };
-    const batch = Math.floor(i / 2000) * 2000;
-    alertsAfter.set(batch, [...(alertsAfter.get(batch) ?? []), a]);
-    alertCount++;
+  while ((await groupLag(kafka, `${prefix}-ownership-projector`, TOPICS.ownershipEvents)) > 0) {
+    give('waiting for the registrations to be projected');
+    await sleep(200);
   }
-  const alertSentAt = new Map<string, number>();
-  const contextsBefore = (await metrics.alertContexts.get()).values.reduce((n, v) => n + v.value, 0);
-  const archivedBefore = (await metrics.produced.get()).values.find((v) => v.labels.service === 'archiver')?.value ?? 0;
-  const copiesBefore = (await metrics.produced.get()).values.find((v) => v.labels.service === 'fan-out' && v.labels.destination === 'party')?.value ?? 0;
-  const roundTripsBefore = (await metrics.redisRoundTrips.get()).values.find((v) => v.labels.purpose === 'batch')?.value ?? 0;
-  const batchesBefore = (await metrics.batchSeconds.get()).values.find((v) => v.labels.service === 'fan-out' && v.metricName === 'visibility_batch_seconds_count')?.value ?? 0;
-  const rssBefore = process.memoryUsage().rss;
-  let peakRss = rssBefore;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  console.log(`  services up, ${n(ownership.length)} registration events projected`);
 
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < messages.length; i += 2000) {
-    await producer.send({ topic: TOPICS.auditEvents, messages: messages.slice(i, i + 2000) });
-    const alerts = alertsAfter.get(i) ?? [];
-    if (alerts.length === 0) continue;
-    const sentAt = Date.now();
-    for (const a of alerts) alertSentAt.set(a.alertId, sentAt);
-    await producer.send({ topic: TOPICS.alerts, messages: alerts.map((a) => ({ key: a.deviceId, value: codec.encodeSync(schemaIds.alertEvent, a), timestamp: String(sentAt) })) });
-  }
-  const produced = process.hrtime.bigint();
-  let lastPrint = 0;
-  let delivered: bigint | undefined;
-  for (;;) {
-    const values = (await metrics.produced.get()).values;
-    const copies = (values.find((v) => v.labels.service === 'fan-out' && v.labels.destination === 'party')?.value ?? 0) - copiesBefore;
-    const archived = (values.find((v) => v.labels.service === 'archiver')?.value ?? 0) - archivedBefore;
-    if (delivered === undefined && copies >= expectedCopies) delivered = process.hrtime.bigint();
-    if (Date.now() - lastPrint > 2000) {
-      lastPrint = Date.now();
-      process.stdout.write(`  ${copies.toLocaleString('en-GB')}/${expectedCopies.toLocaleString('en-GB')} copies delivered, ${archived.toLocaleString('en-GB')} archived\n`);
+  const counters = async () => {
+    let copies = 0;
+    let archived = 0;
+    let contexts = 0;
+    for (const p of processes) {
+      const page = await scrape(p.port);
+      if (p.service === 'fan-out') copies += counterValue(page, 'visibility_records_produced_total', { service: 'fan-out', destination: 'party' });
+      if (p.service === 'archiver') archived += counterValue(page, 'visibility_records_produced_total', { service: 'archiver' });
+      if (p.service === 'alert-triage') contexts += counterValue(page, 'visibility_alert_contexts_total');
     }
-    // A replayed archiver batch counts twice here, so "at least": the archive's own count is printed below.
-    const contexts = (await metrics.alertContexts.get()).values.reduce((n, v) => n + v.value, 0) - contextsBefore;
-    if (delivered !== undefined && archived >= expectedCopies && contexts >= alertCount) break;
-    await new Promise((r) => setTimeout(r, 50));
+    return { copies, archived, contexts };
+  };
+  // The stack's processes too (same box, same 2 cores): where the rest of the CPU goes.
+  const stackPids = (['kafka/kafka.pid', 'schema-registry/registry.pid', 'redis/redis.pid'] as const).flatMap((file) => {
+    const pid = Number(fs.readFileSync(path.join(REPO_ROOT, '.stack', file), 'utf8').trim());
+    return pid > 0 && fs.existsSync(`/proc/${pid}`) ? [{ name: `(stack) ${file.split('/')[0]}`, pid }] : [];
+  });
+  const measured = [...processes.map((p) => ({ name: p.name, pid: p.child.pid! })), ...stackPids, { name: '(bench) load generator', pid: process.pid }];
+  const usage = () => new Map(measured.map((p) => [p.name, processUsage(p.pid)]));
+  const usageBefore = usage();
+
+  const sentAt = new Float64Array(EVENTS);
+  const alertSentAt = new Map<string, number>();
+  let sent = 0;
+  let lastPrint = Date.now();
+  const sendUpTo = async (target: number) => {
+    while (sent < target) {
+      const end = Math.min(target, sent + 2_000);
+      const messages = [];
+      const alerts = [];
+      for (let i = sent; i < end; i++) {
+        const event = eventAt(i);
+        messages.push({ key: event.requestId, value: codec.encodeSync(schemaIds.auditEvent, event) });
+        if (alertEvery && i % alertEvery === 0) alerts.push(alertFor(i));
+      }
+      const at = Date.now();
+      await producer.send({ topic: TOPICS.auditEvents, messages });
+      sentAt.fill(at, sent, end);
+      if (alerts.length > 0) {
+        const alertAt = Date.now();
+        for (const a of alerts) alertSentAt.set(a.alertId, alertAt);
+        await producer.send({ topic: TOPICS.alerts, messages: alerts.map((a) => ({ key: a.deviceId, value: codec.encodeSync(schemaIds.alertEvent, a) })) });
+      }
+      sent = end;
+    }
+  };
+  const progress = async (phase: string) => {
+    if (Date.now() - lastPrint < 2_000) return;
+    lastPrint = Date.now();
+    const c = await counters();
+    console.log(`  ${phase}: ${n(sent)}/${n(EVENTS)} events written, ${n(c.copies)}/${n(expectedCopies)} copies delivered, ${n(c.archived)} archived, ${n(c.contexts)}/${n(alertCount)} alert contexts`);
+  };
+
+  const started = Date.now();
+  if (MODE === 'rate') {
+    while (sent < EVENTS) {
+      await sendUpTo(Math.min(EVENTS, Math.floor(((Date.now() - started) / 1000) * RATE)));
+      await progress('writing');
+      await sleep(5);
+    }
+  } else {
+    for (let i = 0; i < EVENTS; i += 2_000) {
+      await sendUpTo(Math.min(EVENTS, i + 2_000));
+      await progress('writing');
+    }
   }
-  const finished = process.hrtime.bigint();
-  clearInterval(sampler);
-  const seconds = Number(finished - started) / 1e9;
-  const roundTrips = ((await metrics.redisRoundTrips.get()).values.find((v) => v.labels.purpose === 'batch')?.value ?? 0) - roundTripsBefore;
-  const batches = ((await metrics.batchSeconds.get()).values.find((v) => v.labels.service === 'fan-out' && v.metricName === 'visibility_batch_seconds_count')?.value ?? 0) - batchesBefore;
+  const produced = Date.now();
+  let delivered: number | undefined;
+  for (;;) {
+    give('waiting for every copy, archive row and alert context');
+    const c = await counters();
+    if (delivered === undefined && c.copies >= expectedCopies) delivered = Date.now();
+    // A replayed archiver batch counts twice here, so "at least".
+    if (delivered !== undefined && c.archived >= expectedCopies && c.contexts >= alertCount) break;
+    await progress('draining');
+    await sleep(100);
+  }
+  const finished = Date.now();
+  const usageAfter = usage();
+  const seconds = (finished - started) / 1000;
+
+  // Latency: audit event written -> its party copy appended; alert written -> its AlertContext appended.
+  const copyLatencies: number[] = [];
+  const alertLatencies: number[] = [];
+  const eventPrefix = `bench-${run}-e`;
+  await readToEnd(kafka, partyTopics, ({ messages }) => {
+    for (const m of messages) {
+      if (!m.value) continue;
+      const schemaId = m.value.readInt32BE(1);
+      if (schemaId === schemaIds.party) {
+        const { eventId } = codec.decodeSync<VisibilityRecord>(m.value, 'VisibilityRecord').value;
+        if (eventId.startsWith(eventPrefix)) copyLatencies.push(Number(m.timestamp) - sentAt[Number(eventId.slice(eventPrefix.length))]);
+      } else if (schemaId === schemaIds.alertContext) {
+        const sentAlert = alertSentAt.get(codec.decodeSync<AlertContext>(m.value, 'AlertContext').value.alertId);
+        if (sentAlert !== undefined) alertLatencies.push(Number(m.timestamp) - sentAlert);
+      }
+    }
+  }, { timeoutMs: 180_000, fromTimestamp: started - 1_000 });
+
+  const transactions = new Map<string, number>();
+  for (const p of processes) transactions.set(p.name, counterValue(await scrape(p.port), 'visibility_transactions_total', { outcome: 'committed' }));
+  const perService: Record<string, ProcessUsage & { cpuSecondsPer100kEvents: number; transactions?: number }> = {};
+  for (const p of measured) {
+    const before = usageBefore.get(p.name)!;
+    const after = usageAfter.get(p.name)!;
+    perService[p.name] = { cpuSeconds: +(after.cpuSeconds - before.cpuSeconds).toFixed(1), peakRssMegabytes: after.peakRssMegabytes, cpuSecondsPer100kEvents: +(((after.cpuSeconds - before.cpuSeconds) * 100_000) / EVENTS).toFixed(1), transactions: transactions.get(p.name) };
+  }
   const pipeline = {
     events: EVENTS,
     devices: DEVICES,
     payloadSource: source,
-    inputMegabytes: +(payloadBytes / 1e6).toFixed(1),
+    inputMegabytes: +((sizes.input / sampled) * EVENTS / 1e6).toFixed(1),
     copies: expectedCopies,
-    produceSeconds: +(Number(produced - started) / 1e9).toFixed(2),
-    partyDeliverySeconds: +(Number(delivered! - started) / 1e9).toFixed(2),
+    produceSeconds: +((produced - started) / 1000).toFixed(2),
+    partyDeliverySeconds: +((delivered! - started) / 1000).toFixed(2),
     endToEndSeconds: +seconds.toFixed(2),
     eventsPerSecond: Math.round(EVENTS / seconds),
     copiesPerSecond: Math.round(expectedCopies / seconds),
-    fanOutBatches: batches,
-    redisRoundTripsPerFanOutBatch: batches ? +(roundTrips / batches).toFixed(2) : null,
-    rssMegabytesBefore: Math.round(rssBefore / 1e6),
-    rssMegabytesPeak: Math.round(peakRss / 1e6),
-    archiveRows: await app.archive!.count(),
+    copyLatency: percentiles(copyLatencies),
+    perService,
   };
   results.pipeline = pipeline;
+  results.alerts = { alerts: alertCount, alertsPerSecond: Math.round(alertCount / seconds), latency: percentiles(alertLatencies) };
 
-  // Alert latency: from the alert's append to its AlertContext's append (both Kafka timestamps).
-  const latencies: number[] = [];
-  const suppliers = [...new Set(Array.from({ length: 20 }, (_, k) => eui(0x90, k)))].map(partyTopic);
-  await readToEnd(kafka, suppliers, async ({ messages: batch }) => {
-    for (const m of batch) {
-      if (!m.value || m.value.readInt32BE(1) !== schemaIds.alertContext) continue;
-      const context = codec.decodeSync<AlertContext>(m.value, 'AlertContext').value;
-      const sent = alertSentAt.get(context.alertId);
-      if (sent !== undefined) latencies.push(Number(m.timestamp) - sent);
-    }
-  }, { timeoutMs: 120_000 });
-  latencies.sort((a, b) => a - b);
-  const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  results.alerts = { alerts: alertCount, contexts: latencies.length, alertsPerSecond: Math.round(alertCount / seconds), p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: latencies[latencies.length - 1] };
-  console.log(`\nend to end: ${pipeline.events.toLocaleString('en-GB')} events (${pipeline.inputMegabytes} MB incl. payloads) -> ${pipeline.copies.toLocaleString('en-GB')} party copies + archive in ${pipeline.endToEndSeconds} s`);
-  console.log(`throughput: ${pipeline.eventsPerSecond.toLocaleString('en-GB')} events/s, ${pipeline.copiesPerSecond.toLocaleString('en-GB')} copies/s through the archive (party topics complete after ${pipeline.partyDeliverySeconds} s; all four services in one process, 2 cores shared with Kafka, registry and Redis)`);
-  console.log(`fan-out: ${pipeline.fanOutBatches} batches, ${pipeline.redisRoundTripsPerFanOutBatch} Redis round trips per batch for ownership`);
-  const alertFigures = results.alerts as { alerts: number; contexts: number; alertsPerSecond: number; p50Ms: number; p99Ms: number; maxMs: number };
-  console.log(`alert triage: ${alertFigures.alerts.toLocaleString('en-GB')} alerts (one per ${alertEvery} audit events), ${alertFigures.contexts.toLocaleString('en-GB')} contexts, ${alertFigures.alertsPerSecond} alerts/s; alert append -> AlertContext append p50 ${alertFigures.p50Ms} ms, p99 ${alertFigures.p99Ms} ms, max ${alertFigures.maxMs} ms`);
-  console.log(`memory: RSS ${pipeline.rssMegabytesBefore} MB before, ${pipeline.rssMegabytesPeak} MB peak`);
+  console.log(`\nend to end: ${n(EVENTS)} events (${pipeline.inputMegabytes} MB) -> ${n(expectedCopies)} party copies + archive in ${pipeline.endToEndSeconds} s (writing took ${pipeline.produceSeconds} s; party topics complete after ${pipeline.partyDeliverySeconds} s)`);
+  console.log(`throughput: ${n(pipeline.eventsPerSecond)} events/s, ${n(pipeline.copiesPerSecond)} copies/s through the archive`);
+  if (ceiling) {
+    const ratio = (x: number, y: number) => +(x / y).toFixed(2);
+    results.ceilingRatio = { job: ratio(pipeline.eventsPerSecond, ceiling.eventsPerSecond), withInput: ratio(pipeline.eventsPerSecond, ceiling.eventsPerSecondWithInput) };
+    console.log(`pipeline / broker ceiling: ${ratio(pipeline.eventsPerSecond, ceiling.eventsPerSecond)} (${ratio(pipeline.eventsPerSecond, ceiling.eventsPerSecondWithInput)} counting input production)`);
+  }
+  const l = pipeline.copyLatency;
+  console.log(`audit event written -> party copy appended: p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, p99.9 ${l.p999Ms} ms, max ${l.maxMs} ms (${n(l.count)} copies)`);
+  const a = percentiles(alertLatencies);
+  console.log(`alert triage: ${n(alertCount)} alerts (one per ${alertEvery || '-'} events); alert written -> AlertContext appended p50 ${a.p50Ms} ms, p99 ${a.p99Ms} ms, max ${a.maxMs} ms`);
+  console.log('per service (timed part): CPU seconds, per 100,000 events, peak RSS');
+  for (const [name, u] of Object.entries(perService)) console.log(`  ${name.padEnd(22)} ${String(u.cpuSeconds).padStart(7)} s  ${String(u.cpuSecondsPer100kEvents).padStart(7)} s/100k  ${String(u.peakRssMegabytes).padStart(5)} MB${u.transactions !== undefined ? `  ${n(u.transactions)} transactions` : ''}`);
 
-  const out = path.resolve(__dirname, '..', '..', 'bench', 'results');
+  stopping = true;
+  await Promise.all(processes.map((p) => new Promise((resolve) => (p.child.exitCode !== null ? resolve(undefined) : (p.child.once('exit', resolve), p.child.kill('SIGTERM'))))));
+  const out = path.join(REPO_ROOT, 'bench', 'results');
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'latest.json'), JSON.stringify(results, null, 2));
+  fs.writeFileSync(path.join(out, `${MODE}-fan-out-${FAN_OUTS}.json`), JSON.stringify(results, null, 2));
+  if (process.env.BENCH_KEEP_LOGS) console.log(`logs kept in ${dir}`);
+  else fs.rmSync(dir, { recursive: true, force: true });
   await producer.disconnect();
   await admin.disconnect();
-  await app.stop();
 }
 
 main().catch((error: Error) => {
   console.error(`bench failed: ${error.message}`);
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   process.exit(1);
 });

@@ -8,6 +8,7 @@
 #   infra/stack/kafka.sh check     # deeper check with the Java admin client (BrokerApiVersionsCommand)
 #   infra/stack/kafka.sh reset     # stop and delete data + cluster id (jars are kept)
 #   infra/stack/kafka.sh topics ARGS...   # kafka-topics (TopicCommand) against the broker, e.g. `topics --list`
+#   infra/stack/kafka.sh perf CLASS ARGS...  # a Kafka perf tool (e.g. org.apache.kafka.tools.ProducerPerformance)
 #   infra/stack/kafka.sh logs      # tail of the broker log
 #
 # Can also be sourced: `source infra/stack/kafka.sh` defines kafka_install, kafka_start, kafka_stop,
@@ -332,6 +333,17 @@ kafka_topics() {
   kafka__tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP" "$@"
 }
 
+# Kafka's own load generators (ProducerPerformance, ConsumerPerformance) with a full JIT and a
+# larger heap than the CLI tools get: the bench measures the broker's ceiling with them.
+kafka_perf() {
+  kafka__installed || { kafka__err "not installed; run: $0 install"; return 1; }
+  local java
+  java="$(kafka__java)"
+  "$java" -Xms256m -Xmx768m -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_INFRA_DIR/tools-log4j2.xml" \
+    -cp "$KAFKA_LIBS/*" "$@"
+}
+
 kafka_logs() {
   tail -n "${1:-50}" "$KAFKA_LOGS/server.log"
 }
@@ -348,9 +360,10 @@ kafka_main() {
     check) kafka_check ;;
     reset) kafka_reset ;;
     topics) kafka_topics "$@" ;;
+    perf) kafka_perf "$@" ;;
     logs) kafka_logs "$@" ;;
     *)
-      echo "usage: $0 {install|start|stop|restart|status|check|reset|topics ARGS...|logs [N]}" >&2
+      echo "usage: $0 {install|start|stop|restart|status|check|reset|topics ARGS...|perf CLASS ARGS...|logs [N]}" >&2
       return 2
       ;;
   esac

@@ -1,10 +1,11 @@
-// Reads topics from the beginning to where they end now, committed records only, with a
+// Reads topics from the beginning (or a point in time) to where they end now, committed records only, with a
 // throwaway consumer group: for replays (the ownership cache), tools and tests. "The end" is where
 // the client reports each partition's end (past transaction markers, see partitionEnds.ts) once
 // every record fetched before it has been handed over.
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from './kafka';
 import { PartitionEnds } from './partitionEnds';
+import { startNewGroupAtTime } from './groups';
 
 export interface TopicBatch {
   topic: string;
@@ -21,6 +22,8 @@ export interface ReadOptions {
   failOnTimeout?: boolean;
   /** Keep reading past the end (records still to come) until `done` holds or the time is up. */
   follow?: boolean;
+  /** Start at the first record written at or after this time instead of the beginning. */
+  fromTimestamp?: number;
 }
 
 /** Calls `onBatch` for every batch until each partition's current end is reached; returns whether it was. */
@@ -44,6 +47,9 @@ export async function readToEnd(kafka: Kafka, topics: string[], onBatch: (batch:
   });
   const ends = new Map(topics.map((topic) => [topic, new PartitionEnds(topic)]));
   const handed = new Map<string, string>();
+  if (options.fromTimestamp !== undefined) {
+    for (const topic of topics) await startNewGroupAtTime(kafka, groupId, topic, options.fromTimestamp);
+  }
   await consumer.connect();
   PartitionEnds.attach(consumer, [...ends.values()]);
   let reached = false;

@@ -4,9 +4,8 @@
 // fan-out scaled from one instance to three and back). Afterwards every party topic and the
 // archive are checked against what the input alone says they must hold.
 //   CHAOS_PROFILE=ci (default: short, for CI) | full (200,000 events, 100,000 of them as a backlog, 5 kills per service)
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../../services/shared/config';
 import { TOPICS, partyTopic } from '../../services/shared/contracts';
@@ -17,6 +16,7 @@ import { REPO_ROOT } from '../../services/shared/paths';
 import { registerSchemas } from '../../services/shared/runtime';
 import { AvroCodec, createSchemaRegistry } from '../../services/shared/schemaRegistry';
 import { readTopics } from '../support/pipeline';
+import { freePort, spawnService } from '../support/serviceProcess';
 import { compare, compareAlerts, makeWorkload, type AlertComparison, type Comparison } from './workload';
 import type { AlertContext } from '../../services/alert-triage/correlation';
 import type { VisibilityRecord } from '../../services/shared/contracts';
@@ -66,14 +66,6 @@ export interface ChaosReport {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export async function runChaos(profile: ChaosProfile, say: (line: string) => void = console.log): Promise<ChaosReport> {
   const started = Date.now();
@@ -136,11 +128,9 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   const stopped = new WeakSet<ChildProcess>();
   const start = (service: Service, instance = 1) => {
     const name = `${service}-${instance}`;
-    const out = fs.openSync(path.join(dir, `${name}.log`), 'a');
     // Static membership: a restarted service takes its partitions back without waiting for the session timeout.
     const own = { KAFKA_INSTANCE_ID: name, ...(service === 'archiver' ? { HTTP_PORT: String(archiverPort) } : {}) };
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'services', service, 'main.js')], { env: { ...env, ...own }, stdio: ['ignore', out, out] });
-    fs.closeSync(out);
+    const child = spawnService(service, { ...env, ...own }, path.join(dir, `${name}.log`));
     processes.set(name, child);
     child.once('exit', (code) => {
       if (stopped.has(child) || processes.get(name) !== child || finished) return;
