@@ -5,7 +5,9 @@
 //   BENCH_MODE=saturation (default): BENCH_EVENTS audit events as fast as they can be written.
 //   BENCH_MODE=rate: BENCH_RATE events/s for BENCH_SECONDS; latency is the figure.
 //   BENCH_FAN_OUT_INSTANCES (default 1), BENCH_DEVICES, BENCH_ALERT_SHARE, BENCH_CEILING=off,
-//   BENCH_TIMEOUT_S (default 900: the bench gives up and says so), BENCH_KEEP_LOGS=1 (services' logs).
+//   BENCH_TIMEOUT_S (default 900: the bench gives up and says so), BENCH_KEEP_LOGS=1 (services' logs),
+//   BENCH_PROFILE=fan-out,archiver (CPU profiles of those services, kept with the logs), BENCH_THREADS=1
+//   (CPU by thread name per service).
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,7 +25,7 @@ import { AvroCodec, createSchemaRegistry } from '../services/shared/schemaRegist
 import { loadDuisSamples } from '../services/cli/duisSamples';
 import { projectAuditEvent, validateAuditEvent } from '../services/projector/projection';
 import { copyFor } from '../services/fan-out/routing';
-import { counterValue, freePort, processUsage, scrape, spawnService, type ProcessUsage } from '../test/support/serviceProcess';
+import { counterValue, freePort, processUsage, scrape, spawnService, threadUsage, type ProcessUsage } from '../test/support/serviceProcess';
 import { runMicroBenchmarks } from './microBench';
 import { measureBrokerCeiling, type BrokerCeiling } from './brokerCeiling';
 
@@ -160,7 +162,8 @@ async function main(): Promise<void> {
     for (let instance = 1; instance <= (service === 'fan-out' ? FAN_OUTS : 1); instance++) {
       const name = `${service}-${instance}`;
       const port = service === 'archiver' ? archiverPort : await freePort();
-      const child = spawnService(service, { ...env, HTTP_PORT: String(port), KAFKA_INSTANCE_ID: name }, path.join(dir, `${name}.log`));
+      const profiled = (process.env.BENCH_PROFILE ?? '').split(',').includes(service);
+      const child = spawnService(service, { ...env, HTTP_PORT: String(port), KAFKA_INSTANCE_ID: name }, path.join(dir, `${name}.log`), profiled ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
       children.push(child);
       child.once('exit', (code) => !stopping && console.error(`  ${name} exited (code ${code}); see ${path.join(dir, `${name}.log`)}`));
       processes.push({ name, service, child, port });
@@ -328,6 +331,13 @@ async function main(): Promise<void> {
   console.log('per service (timed part): CPU seconds, per 100,000 events, peak RSS');
   for (const [name, u] of Object.entries(perService)) console.log(`  ${name.padEnd(22)} ${String(u.cpuSeconds).padStart(7)} s  ${String(u.cpuSecondsPer100kEvents).padStart(7)} s/100k  ${String(u.peakRssMegabytes).padStart(5)} MB${u.transactions !== undefined ? `  ${n(u.transactions)} transactions` : ''}`);
 
+  if (process.env.BENCH_THREADS) {
+    console.log('CPU seconds by thread (whole process life), per service:');
+    for (const p of processes) {
+      const threads = [...threadUsage(p.child.pid!)].sort((x, y) => y[1] - x[1]).slice(0, 8);
+      console.log(`  ${p.name}: ${threads.map(([t, s]) => `${t} ${s.toFixed(1)}`).join(', ')}`);
+    }
+  }
   stopping = true;
   await Promise.all(processes.map((p) => new Promise((resolve) => (p.child.exitCode !== null ? resolve(undefined) : (p.child.once('exit', resolve), p.child.kill('SIGTERM'))))));
   const out = path.join(REPO_ROOT, 'bench', 'results');

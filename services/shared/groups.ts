@@ -51,6 +51,24 @@ export async function startNewGroupAtTime(kafka: Kafka, groupId: string, topic: 
   }
 }
 
+/**
+ * Moves a group with no active members forward to the first record written at or after
+ * `timestamp`, partition by partition; a partition already past that point is left where it is.
+ * For test deployments, whose trigger index needs only what each suite writes.
+ */
+export async function advanceGroupToTime(kafka: Kafka, groupId: string, topic: string, timestamp: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await whenCoordinatorReady(() => admin.fetchOffsets({ groupId, topics: [topic] }));
+    const starts = await admin.fetchTopicOffsetsByTimestamp(topic, timestamp);
+    const moves = starts.filter((s) => BigInt(committed?.partitions.find((p) => p.partition === s.partition)?.offset ?? '-1') < BigInt(s.offset));
+    if (moves.length > 0) await commitFor(kafka, groupId, topic, moves.map((s) => ({ partition: s.partition, offset: s.offset })));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 async function commitFor(kafka: Kafka, groupId: string, topic: string, offsets: Array<{ partition: number; offset: string }>): Promise<void> {
   const committer = kafka.consumer({ kafkaJS: { groupId, autoCommit: false } });
   await committer.connect();

@@ -1,6 +1,6 @@
 // Integration-test harness on the real local stack: start the services in-process with a test
 // configuration, write upstream events, read topics back, capture every log line.
-import { groupLag, startNewGroupAtTime } from '../../services/shared/groups';
+import { advanceGroupToTime, groupLag } from '../../services/shared/groups';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -65,9 +65,10 @@ export async function startHarness(options: { env?: Record<string, string>; serv
   // A stage that stops for good would exit the process; in tests it is recorded and asserted on
   // (from the start: a stage can stop for good while the app is still starting).
   const fatal: Error[] = [];
-  // A new test deployment's trigger index starts now, not an hour back into other suites' traffic
-  // (a fresh CI stack holds the fault run's and the backlog test's records by then).
-  await startNewGroupAtTime(createKafka(config, createLogger('warn', 'test-setup', logs)), `${config.groupPrefix}-alert-triggers`, TOPICS.visibilityRecords, Date.now());
+  // Each suite's trigger index starts now, not back in other suites' or earlier runs' traffic (the
+  // test deployment's group keeps its commits between suites and runs; catching up through a fault
+  // run's records made later suites time out).
+  await advanceGroupToTime(createKafka(config, createLogger('warn', 'test-setup', logs)), `${config.groupPrefix}-alert-triggers`, TOPICS.visibilityRecords, Date.now());
   const app = await startApp({ config, logger, services: options.services, archive: options.archive, onFatal: (error) => fatal.push(error) });
   const kafka = createKafka(config, createLogger('warn', 'test-client', logs), 'srv-visibility-test-client');
   const producer = createProducer(kafka);
