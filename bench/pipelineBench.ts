@@ -4,7 +4,7 @@
 // traffic or bad records on the topics do not matter).
 //   BENCH_MODE=saturation (default): BENCH_EVENTS audit events as fast as they can be written.
 //   BENCH_MODE=rate: BENCH_RATE events/s for BENCH_SECONDS; latency is the figure.
-//   BENCH_FAN_OUT_INSTANCES (default 1), BENCH_DEVICES, BENCH_ALERT_SHARE, BENCH_CEILING=off,
+//   BENCH_LAYOUT=one-process (every service in one process, as `npm start`), BENCH_FAN_OUT_INSTANCES (default 1), BENCH_DEVICES, BENCH_ALERT_SHARE, BENCH_CEILING=off,
 //   BENCH_TIMEOUT_S (default 900: the bench gives up and says so), BENCH_KEEP_LOGS=1 (services' logs),
 //   BENCH_PROFILE=fan-out,archiver (CPU profiles of those services, kept with the logs), BENCH_THREADS=1
 //   (CPU by thread name per service).
@@ -12,6 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
+import Redis from 'ioredis';
 import { loadConfig } from '../services/shared/config';
 import { groupLag, startGroupsAtEnd } from '../services/shared/groups';
 import { createKafka, createProducer } from '../services/shared/kafka';
@@ -34,7 +35,9 @@ const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const EVENTS = MODE === 'rate' ? RATE * SECONDS : Number(process.env.BENCH_EVENTS ?? 20_000);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 2_000);
-const FAN_OUTS = Number(process.env.BENCH_FAN_OUT_INSTANCES ?? 1);
+/** processes (default): each service its own process, as deployed; one-process: `npm start`'s all-in-one. */
+const LAYOUT = process.env.BENCH_LAYOUT === 'one-process' ? 'one-process' : 'processes';
+const FAN_OUTS = LAYOUT === 'one-process' ? 1 : Number(process.env.BENCH_FAN_OUT_INSTANCES ?? 1);
 /** Alerts per audit event (default one for every four), each naming the request of an event before it. */
 const ALERT_SHARE = Number(process.env.BENCH_ALERT_SHARE ?? 0.25);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 900) * 1000;
@@ -59,7 +62,7 @@ function percentiles(values: number[]) {
 }
 
 async function main(): Promise<void> {
-  const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, mode: MODE, fanOutInstances: FAN_OUTS, command: `BENCH_MODE=${MODE} npm run bench` };
+  const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, mode: MODE, layout: LAYOUT, fanOutInstances: FAN_OUTS, command: `BENCH_MODE=${MODE} npm run bench` };
 
   console.log('== pure hot paths (single core, in process)');
   const micro = runMicroBenchmarks();
@@ -155,18 +158,22 @@ async function main(): Promise<void> {
     results.brokerCeiling = ceiling;
   }
 
-  console.log(`\n== pipeline (${MODE === 'rate' ? `${n(RATE)} events/s for ${SECONDS} s` : `${n(EVENTS)} audit events, as fast as they can be written`}), ${n(DEVICES)} devices, five services as processes, ${FAN_OUTS} fan-out instance(s)`);
+  console.log(`\n== pipeline (${MODE === 'rate' ? `${n(RATE)} events/s for ${SECONDS} s` : `${n(EVENTS)} audit events, as fast as they can be written`}), ${n(DEVICES)} devices, ${LAYOUT === 'one-process' ? 'five services in one process' : `five services as processes, ${FAN_OUTS} fan-out instance(s)`}`);
   await startGroupsAtEnd(kafka, prefix);
-  const processes: Array<{ name: string; service: Service; child: ChildProcess; port: number }> = [];
-  for (const service of SERVICES) {
-    for (let instance = 1; instance <= (service === 'fan-out' ? FAN_OUTS : 1); instance++) {
-      const name = `${service}-${instance}`;
-      const port = service === 'archiver' ? archiverPort : await freePort();
-      const profiled = (process.env.BENCH_PROFILE ?? '').split(',').includes(service);
-      const child = spawnService(service, { ...env, HTTP_PORT: String(port), KAFKA_INSTANCE_ID: name }, path.join(dir, `${name}.log`), profiled ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
-      children.push(child);
-      child.once('exit', (code) => !stopping && console.error(`  ${name} exited (code ${code}); see ${path.join(dir, `${name}.log`)}`));
-      processes.push({ name, service, child, port });
+  const processes: Array<{ name: string; services: readonly Service[]; child: ChildProcess; port: number }> = [];
+  const launch = (name: string, entry: string, services: readonly Service[], port: number) => {
+    const profiled = (process.env.BENCH_PROFILE ?? '').split(',').some((p) => services.includes(p as Service));
+    const child = spawnService(entry, { ...env, HTTP_PORT: String(port), KAFKA_INSTANCE_ID: name }, path.join(dir, `${name}.log`), profiled ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
+    children.push(child);
+    child.once('exit', (code) => !stopping && console.error(`  ${name} exited (code ${code}); see ${path.join(dir, `${name}.log`)}`));
+    processes.push({ name, services, child, port });
+  };
+  if (LAYOUT === 'one-process') launch('all-services', '.', SERVICES, archiverPort);
+  else {
+    for (const service of SERVICES) {
+      for (let instance = 1; instance <= (service === 'fan-out' ? FAN_OUTS : 1); instance++) {
+        launch(`${service}-${instance}`, service, [service], service === 'archiver' ? archiverPort : await freePort());
+      }
     }
   }
   let stopping = false;
@@ -191,7 +198,20 @@ async function main(): Promise<void> {
     give('waiting for the registrations to be projected');
     await sleep(200);
   }
-  console.log(`  services up, ${n(ownership.length)} registration events projected`);
+  // The fan-out reconciles registration changes against the archive (late ownership); the estate's
+  // own registrations are not the steady state being measured, so the timed part starts after.
+  const redis = new Redis(config.redisUrl);
+  const reconciled = async () => {
+    const [latest] = await redis.xrevrange('own:changes', '+', '-', 'COUNT', 1);
+    const cursors = await redis.mget(...Array.from({ length: 6 }, (_, p) => `fanout:{${prefix}}:late:cursor:${p}`));
+    return latest === undefined || cursors.every((c) => c === latest[0]);
+  };
+  while (!(await reconciled())) {
+    give('waiting for the fan-out to reconcile the registrations');
+    await sleep(200);
+  }
+  await redis.quit();
+  console.log(`  services up, ${n(ownership.length)} registration events projected and reconciled`);
 
   const counters = async () => {
     let copies = 0;
@@ -199,9 +219,9 @@ async function main(): Promise<void> {
     let contexts = 0;
     for (const p of processes) {
       const page = await scrape(p.port);
-      if (p.service === 'fan-out') copies += counterValue(page, 'visibility_records_produced_total', { service: 'fan-out', destination: 'party' });
-      if (p.service === 'archiver') archived += counterValue(page, 'visibility_records_produced_total', { service: 'archiver' });
-      if (p.service === 'alert-triage') contexts += counterValue(page, 'visibility_alert_contexts_total');
+      if (p.services.includes('fan-out')) copies += counterValue(page, 'visibility_records_produced_total', { service: 'fan-out', destination: 'party' });
+      if (p.services.includes('archiver')) archived += counterValue(page, 'visibility_records_produced_total', { service: 'archiver' });
+      if (p.services.includes('alert-triage')) contexts += counterValue(page, 'visibility_alert_contexts_total');
     }
     return { copies, archived, contexts };
   };
@@ -343,7 +363,7 @@ async function main(): Promise<void> {
   const out = path.join(REPO_ROOT, 'bench', 'results');
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'latest.json'), JSON.stringify(results, null, 2));
-  fs.writeFileSync(path.join(out, `${MODE}-fan-out-${FAN_OUTS}.json`), JSON.stringify(results, null, 2));
+  fs.writeFileSync(path.join(out, `${MODE}-${LAYOUT === 'one-process' ? 'one-process' : `fan-out-${FAN_OUTS}`}.json`), JSON.stringify(results, null, 2));
   if (process.env.BENCH_KEEP_LOGS) console.log(`logs kept in ${dir}`);
   else fs.rmSync(dir, { recursive: true, force: true });
   await producer.disconnect();
