@@ -18,7 +18,7 @@ import { groupLag, startGroupsAtEnd } from '../services/shared/groups';
 import { createKafka, createProducer } from '../services/shared/kafka';
 import { TOPICS, partyTopic, type AlertEvent, type AuditEvent, type OwnershipEvent, type VisibilityRecord } from '../services/shared/contracts';
 import { readToEnd } from '../services/shared/topicReader';
-import type { AlertContext } from '../services/alert-triage/correlation';
+import type { AlertContext } from '../services/shared/contracts';
 import { createLogger } from '../services/shared/logger';
 import { REPO_ROOT } from '../services/shared/paths';
 import { registerSchemas } from '../services/shared/runtime';

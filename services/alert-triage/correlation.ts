@@ -2,46 +2,12 @@
 // recipient: which events match, which of those the recipient may see, and how they are shown.
 // No I/O: the caller supplies the candidate records and the device's ownership over time.
 import type { DisclosurePolicy } from '../shared/config';
-import type { AlertEvent, MessageType, OwnerRole, UserRole, VisibilityRecord } from '../shared/contracts';
+import type { AlertContext, AlertContextStatus, AlertEvent, OwnerRole, Trigger, TriggerMatch, VisibilityRecord } from '../shared/contracts';
+
+export type { AlertContext, AlertContextStatus, Trigger, TriggerMatch } from '../shared/contracts';
 import type { Owner } from '../shared/ownership';
 import { discloseOriginator } from '../fan-out/routing';
 import { alertTitle } from './alertCatalogue';
-
-// TypeScript views of schemas/AlertContext.avsc. They sit here, beside their only producer, while alert
-// triage is being built; once a service publishes them they belong in shared/contracts.ts with the others.
-export const ALERT_CONTEXT_STATUSES = ['CORRELATED', 'NO_TRIGGER_FOUND', 'TRIGGER_NOT_VISIBLE'] as const;
-export type AlertContextStatus = (typeof ALERT_CONTEXT_STATUSES)[number];
-export const TRIGGER_MATCHES = ['REQUEST_ID', 'DEVICE_WINDOW'] as const;
-export type TriggerMatch = (typeof TRIGGER_MATCHES)[number];
-
-export interface Trigger {
-  eventId: string;
-  requestId: string;
-  messageType: MessageType;
-  serviceReferenceVariant: string;
-  srvTitle: string;
-  critical: boolean;
-  eventTime: number;
-  originatorRole: UserRole;
-  originatorId: string | null;
-  sentByRecipient: boolean;
-  responseCode: string | null;
-  flags: string[];
-  match: TriggerMatch;
-}
-
-export interface AlertContext {
-  alertId: string;
-  alertCode: string;
-  alertKind: AlertEvent['alertKind'];
-  deviceId: string;
-  eventTime: number;
-  alertTitle: string;
-  recipientPartyId: string;
-  recipientRole: OwnerRole | null;
-  status: AlertContextStatus;
-  triggers: Trigger[];
-}
 
 /** The alert without its payload: correlation never needs it, so callers need not hold it. */
 export type AlertFacts = Omit<AlertEvent, 'payload'>;

@@ -9,7 +9,7 @@ import { createLogger } from '../shared/logger';
 import { lookupSrv } from '../projector/projection';
 import { TOPICS } from '../shared/contracts';
 import { loadDuisSamples } from './duisSamples';
-import type { AlertContext } from '../alert-triage/correlation';
+import type { AlertContext } from '../shared/contracts';
 import type { AlertEvent } from '../shared/contracts';
 
 /** "alert 0x8F70 (…) to Northern: caused by 6.15.1 … sent by an OU at 13:39, not by you". */

@@ -120,3 +120,38 @@ export const TOPICS = {
 export function partyTopic(partyId: string): string {
   return `${TOPICS.partyPrefix}${partyId}`;
 }
+
+// schemas/AlertContext.avsc: what alert triage publishes on party topics.
+export const ALERT_CONTEXT_STATUSES = ['CORRELATED', 'NO_TRIGGER_FOUND', 'TRIGGER_NOT_VISIBLE'] as const;
+export type AlertContextStatus = (typeof ALERT_CONTEXT_STATUSES)[number];
+export const TRIGGER_MATCHES = ['REQUEST_ID', 'DEVICE_WINDOW'] as const;
+export type TriggerMatch = (typeof TRIGGER_MATCHES)[number];
+
+export interface Trigger {
+  eventId: string;
+  requestId: string;
+  messageType: MessageType;
+  serviceReferenceVariant: string;
+  srvTitle: string;
+  critical: boolean;
+  eventTime: number;
+  originatorRole: UserRole;
+  originatorId: string | null;
+  sentByRecipient: boolean;
+  responseCode: string | null;
+  flags: string[];
+  match: TriggerMatch;
+}
+
+export interface AlertContext {
+  alertId: string;
+  alertCode: string;
+  alertKind: AlertEvent['alertKind'];
+  deviceId: string;
+  eventTime: number;
+  alertTitle: string;
+  recipientPartyId: string;
+  recipientRole: OwnerRole | null;
+  status: AlertContextStatus;
+  triggers: Trigger[];
+}

@@ -18,7 +18,7 @@ import { AvroCodec, createSchemaRegistry } from '../../services/shared/schemaReg
 import { readTopics } from '../support/pipeline';
 import { freePort, spawnService } from '../support/serviceProcess';
 import { compare, compareAlerts, makeWorkload, type AlertComparison, type Comparison } from './workload';
-import type { AlertContext } from '../../services/alert-triage/correlation';
+import type { AlertContext } from '../../services/shared/contracts';
 import type { VisibilityRecord } from '../../services/shared/contracts';
 
 export interface ChaosProfile {

@@ -1,7 +1,7 @@
 // Alert triage on the real stack: each alert reaches its recipient with its cause, as far as the
 // recipient may see it, exactly once; bad alerts go to the DLQ; no payload byte leaves.
 import { TOPICS, partyTopic, type AlertEvent, type AuditEvent } from '../../services/shared/contracts';
-import type { AlertContext } from '../../services/alert-triage/correlation';
+import type { AlertContext } from '../../services/shared/contracts';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan, uniqueId } from '../support/fixtures';
 import { drained, readTopic, useHarness, waitFor, type Harness } from '../support/pipeline';
 

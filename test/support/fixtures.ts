@@ -1,6 +1,6 @@
 // Identifiers and builders shared by the tests. Unique ids per run keep suites independent on one stack.
 import { randomBytes } from 'node:crypto';
-import type { AuditEvent, OwnershipEvent } from '../../services/shared/contracts';
+import type { AuditEvent, OwnershipEvent, VisibilityRecord } from '../../services/shared/contracts';
 
 export function randomEui64(): string {
   return [...randomBytes(8)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join('-');
@@ -43,6 +43,25 @@ export function ownershipEvent(overrides: Partial<OwnershipEvent> & Pick<Ownersh
     deviceType: null,
     partyId: null,
     role: null,
+    ...overrides,
+  };
+}
+
+/** A visibility.records record (recipient fields null): a Read request by `originatorId` to `deviceId`. */
+export function visibilityRecord(overrides: Partial<VisibilityRecord> & Pick<VisibilityRecord, 'eventId' | 'deviceId' | 'originatorId'>): VisibilityRecord {
+  return {
+    messageType: 'SERVICE_REQUEST',
+    requestId: `${overrides.originatorId}:${overrides.deviceId}:${overrides.eventId}`,
+    serviceReferenceVariant: '4.1.1',
+    eventTime: 1,
+    originatorRole: 'IS',
+    responseCode: null,
+    srvTitle: 'Read Instantaneous Import Registers',
+    critical: false,
+    recipientPartyId: null,
+    recipientRole: null,
+    sentByRecipient: null,
+    flags: [],
     ...overrides,
   };
 }

@@ -3,17 +3,15 @@ import path from 'node:path';
 import { Type } from 'avsc';
 import fc from 'fast-check';
 import {
-  ALERT_CONTEXT_STATUSES,
   DEFAULT_MAX_WINDOW_TRIGGERS,
-  TRIGGER_MATCHES,
   correlateAlert,
-  type AlertContext,
   type CorrelationConfig,
   type CorrelationDecision,
   type OwnersAt,
 } from '../../services/alert-triage/correlation';
 import type { DisclosurePolicy } from '../../services/shared/config';
-import { MESSAGE_TYPES, OWNER_ROLES, type AlertEvent, type OwnerRole, type VisibilityRecord } from '../../services/shared/contracts';
+import { visibilityRecord } from '../support/fixtures';
+import { ALERT_CONTEXT_STATUSES, MESSAGE_TYPES, OWNER_ROLES, TRIGGER_MATCHES, type AlertContext, type AlertEvent, type OwnerRole, type VisibilityRecord } from '../../services/shared/contracts';
 
 const device = '00-DB-12-34-56-78-90-A0';
 const otherDevice = '00-DB-12-34-56-78-90-A1';
@@ -39,24 +37,7 @@ function alert(overrides: Partial<AlertEvent> = {}): AlertEvent {
 }
 
 function record(eventId: string, eventTime: number, overrides: Partial<VisibilityRecord> = {}): VisibilityRecord {
-  return {
-    eventId,
-    messageType: 'SERVICE_REQUEST',
-    requestId: `${supplierB}:${device}:${eventId}`,
-    serviceReferenceVariant: '4.1.1',
-    deviceId: device,
-    eventTime,
-    originatorRole: 'IS',
-    responseCode: null,
-    srvTitle: 'Read Instantaneous Import Registers',
-    critical: false,
-    originatorId: supplierB,
-    recipientPartyId: null,
-    recipientRole: null,
-    sentByRecipient: null,
-    flags: [],
-    ...overrides,
-  };
+  return visibilityRecord({ eventId, deviceId: device, originatorId: supplierB, eventTime, requestId: `${supplierB}:${device}:${eventId}`, ...overrides });
 }
 
 interface Period {

@@ -1,25 +1,17 @@
 import { copiesFor, unownedCopy } from '../../services/fan-out/routing';
 import type { VisibilityRecord } from '../../services/shared/contracts';
+import { visibilityRecord } from '../support/fixtures';
 
 const supplierA = '90-B3-D5-1F-30-01-00-00';
 const supplierB = '90-B3-D5-1F-30-02-00-00';
-const record: VisibilityRecord = {
+const record: VisibilityRecord = visibilityRecord({
   eventId: 'e1',
-  messageType: 'SERVICE_REQUEST',
+  deviceId: '00-DB-12-34-56-78-90-A0',
+  originatorId: supplierB,
   requestId: `${supplierB}:00-DB-12-34-56-78-90-A0:1`,
   serviceReferenceVariant: '2.2',
-  deviceId: '00-DB-12-34-56-78-90-A0',
-  eventTime: 1,
-  originatorRole: 'IS',
-  responseCode: null,
   srvTitle: 'Top Up Device',
-  critical: false,
-  originatorId: supplierB,
-  recipientPartyId: null,
-  recipientRole: null,
-  sentByRecipient: null,
-  flags: [],
-};
+});
 const owners = [
   { partyId: supplierA, role: 'IS' as const },
   { partyId: supplierB, role: 'GS' as const },
