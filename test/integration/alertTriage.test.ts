@@ -153,6 +153,35 @@ test('a repeated alert is published once', async () => {
   expect(contexts.map((c) => c.alertId)).toEqual([raised.alertId]);
 });
 
+test('failures on alert triage\'s write path: a crash after the commit, transactions that abort, a trigger batch that aborts; each alert is published once, a repeat later still not again', async () => {
+  const supplier = randomEui64();
+  const faults = harness.app.runtime.faults;
+  const devices = [await ownedMeter(supplier), await ownedMeter(supplier), await ownedMeter(supplier)];
+  const requests = devices.map((device) => othersRequest(device, Date.now() - 4 * MINUTE)[0]);
+  // The trigger index's batch aborts twice before it is indexed (its replay writes the same keys).
+  faults.arm('alert-triggers', 'before-commit', 2);
+  await harness.sendAudit(requests);
+  await drained(harness);
+  // Alert transactions abort twice, then every committed one "dies" before its state is applied.
+  faults.arm('alert-triage', 'before-commit', 2);
+  faults.arm('alert-triage', 'after-commit', 1_000);
+  const raised = devices.map((device, i) => alert({ deviceId: device, recipientId: supplier, requestId: requests[i].requestId }));
+  await sendAlerts(harness, raised);
+  const contexts = await contextsFor(harness, supplier, (c) => c.length >= raised.length);
+  expect(contexts.map((c) => c.alertId).sort()).toEqual(raised.map((a) => a.alertId).sort());
+  expect(contexts.every((c) => c.status === 'CORRELATED' && c.triggers.length === 1)).toBe(true);
+  const fired = faults.fired.map((f) => `${f.stage}:${f.point}`);
+  expect(fired.filter((f) => f === 'alert-triggers:before-commit')).toHaveLength(2);
+  expect(fired.filter((f) => f === 'alert-triage:before-commit')).toHaveLength(2);
+  expect(fired).toContain('alert-triage:after-commit');
+  faults.disarm('alert-triage', 'after-commit');
+  // The same alerts again: the recovered ledger knows them.
+  await sendAlerts(harness, raised);
+  const again = await contextsFor(harness, supplier, () => false, 3_000);
+  expect(again.map((c) => c.alertId).sort()).toEqual(raised.map((a) => a.alertId).sort());
+  expect(harness.logs.text).toContain('"outcome":"applied"');
+});
+
 test('bad alerts go to the DLQ with a reason; no payload byte of an alert or a request reaches a topic or a log', async () => {
   const supplier = randomEui64();
   const device = await ownedMeter(supplier);

@@ -1,6 +1,6 @@
 // Integration-test harness on the real local stack: start the services in-process with a test
 // configuration, write upstream events, read topics back, capture every log line.
-import { advanceGroupToTime, groupLag } from '../../services/shared/groups';
+import { STAGE_INPUTS, advanceGroupToTime, groupLag } from '../../services/shared/groups';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -65,6 +65,17 @@ export async function startHarness(options: { env?: Record<string, string>; serv
   // A stage that stops for good would exit the process; in tests it is recorded and asserted on
   // (from the start: a stage can stop for good while the app is still starting).
   const fatal: Error[] = [];
+  // The first harness of a test run starts the test deployment's groups at now: a development
+  // stack's topics also carry benches' and demos' traffic since the last test run (hundreds of
+  // thousands of records), which the tests need not read and would time out catching up with. Once
+  // per run (process) and prefix, before anything of the run is written, so nothing of it is skipped.
+  const marker = `SRV_VISIBILITY_TEST_GROUPS_STARTED_${config.groupPrefix.replace(/\W/g, '_')}`;
+  if (!process.env[marker]) {
+    const setupKafka = createKafka(config, createLogger('warn', 'test-setup', logs));
+    const now = Date.now();
+    for (const [stage, topic] of Object.entries(STAGE_INPUTS)) await advanceGroupToTime(setupKafka, `${config.groupPrefix}-${stage}`, topic, now);
+    process.env[marker] = '1';
+  }
   // Each suite's trigger index starts now, not back in other suites' or earlier runs' traffic (the
   // test deployment's group keeps its commits between suites and runs; catching up through a fault
   // run's records made later suites time out).
