@@ -16,7 +16,7 @@ import Redis from 'ioredis';
 import { loadConfig } from '../services/shared/config';
 import { groupLag, startGroupsAtEnd } from '../services/shared/groups';
 import { createKafka, createProducer } from '../services/shared/kafka';
-import { TOPICS, partyTopic, type AlertEvent, type AuditEvent, type OwnershipEvent, type VisibilityRecord } from '../services/shared/contracts';
+import { TOPICS, partyTopic, type VisibilityRecord } from '../services/shared/contracts';
 import { readToEnd } from '../services/shared/topicReader';
 import type { AlertContext } from '../services/shared/contracts';
 import { createLogger } from '../services/shared/logger';
@@ -29,6 +29,7 @@ import { copyFor } from '../services/fan-out/routing';
 import { counterValue, freePort, processUsage, scrape, spawnService, threadUsage, type ProcessUsage } from '../test/support/serviceProcess';
 import { runMicroBenchmarks } from './microBench';
 import { measureBrokerCeiling, type BrokerCeiling } from './brokerCeiling';
+import { makeBenchWorkload } from './workload';
 
 const MODE = process.env.BENCH_MODE === 'rate' ? 'rate' : 'saturation';
 const RATE = Number(process.env.BENCH_RATE ?? 5_000);
@@ -41,16 +42,10 @@ const FAN_OUTS = LAYOUT === 'one-process' ? 1 : Number(process.env.BENCH_FAN_OUT
 /** Alerts per audit event (default one for every four), each naming the request of an event before it. */
 const ALERT_SHARE = Number(process.env.BENCH_ALERT_SHARE ?? 0.25);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 900) * 1000;
-const DAY = 86_400_000;
 const SERVICES = ['ownership-projector', 'projector', 'archiver', 'fan-out', 'alert-triage'] as const;
 type Service = (typeof SERVICES)[number];
 /** Every service process this run started, stopped on the way out whatever happens. */
 const children: ChildProcess[] = [];
-
-function eui(prefix: number, n: number): string {
-  const hex = n.toString(16).toUpperCase().padStart(12, '0').slice(-12);
-  return [prefix.toString(16).toUpperCase().padStart(2, '0'), '5E', ...hex.match(/../g)!].join('-');
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const n = (x: number) => x.toLocaleString('en-GB');
@@ -90,50 +85,14 @@ async function main(): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
 
-  // The estate: each device on its own MPAN with an import supplier and a distributor; every
-  // fourth premises is dual fuel (hub on MPAN and MPRN: four owners).
-  const run = Date.now() % 0xffffff;
-  const now = Date.now();
-  const ownership: OwnershipEvent[] = [];
-  const ownersPerDevice: number[] = [];
-  const devices: string[] = [];
-  for (let d = 0; d < DEVICES; d++) {
-    const device = eui(0xd0, run * 100_000 + d);
-    const mpan = String(1_000_000_000_000 + run * 100_000 + d);
-    devices.push(device);
-    const own = (e: Partial<OwnershipEvent> & Pick<OwnershipEvent, 'type' | 'mpxn'>): OwnershipEvent => ({ eventId: `bench-${run}-${ownership.length}`, deviceId: null, deviceType: null, partyId: null, role: null, effectiveFrom: now - 30 * DAY, ...e });
-    ownership.push(own({ type: 'DEVICE_ASSOCIATED', mpxn: mpan, deviceId: device, deviceType: 'CHF' }));
-    ownership.push(own({ type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: eui(0x90, d % 20), role: 'IS' }));
-    ownership.push(own({ type: 'NETWORK_OPERATOR_REGISTERED', mpxn: mpan, partyId: eui(0x91, d % 14), role: 'ED' }));
-    if (d % 4 === 0) {
-      const mprn = String(100_000_000 + ((run * 100_000 + d) % 900_000_000));
-      ownership.push(own({ type: 'DEVICE_ASSOCIATED', mpxn: mprn, deviceId: device, deviceType: 'CHF' }));
-      ownership.push(own({ type: 'SUPPLIER_REGISTERED', mpxn: mprn, partyId: eui(0x92, d % 20), role: 'GS' }));
-      ownership.push(own({ type: 'NETWORK_OPERATOR_REGISTERED', mpxn: mprn, partyId: eui(0x93, d % 8), role: 'GT' }));
-      ownersPerDevice.push(4);
-    } else ownersPerDevice.push(2);
-  }
-  const partyTopics = [...new Set(ownership.flatMap((e) => (e.partyId ? [e.partyId] : [])))].map(partyTopic);
-
-  // The i-th audit event; every 1/ALERT_SHARE-th raises an alert to its device's import supplier naming its request.
   const { samples, source } = loadDuisSamples();
-  const eventAt = (i: number): AuditEvent => {
-    const s = samples[i % samples.length];
-    const device = devices[i % DEVICES];
-    return {
-      eventId: `bench-${run}-e${i}`, messageType: i % 3 === 2 ? 'SERVICE_RESPONSE' : 'SERVICE_REQUEST',
-      requestId: `${eui(0x90, i % 20)}:${device}:${i}`, serviceReference: s.serviceReference, serviceReferenceVariant: s.serviceReferenceVariant,
-      deviceId: device, originatorId: eui(0x90, i % 20), originatorRole: 'IS', eventTime: Date.now() - 1_000, responseCode: i % 3 === 2 ? 'I0' : null, payload: s.payload,
-    };
-  };
+  const workload = makeBenchWorkload({ devices: DEVICES, alertShare: ALERT_SHARE, samples, run: Date.now() % 0xffffff, now: Date.now() });
+  const { ownership, eventAt, alertFor } = workload;
+  const partyTopics = workload.partyIds.map(partyTopic);
+  const expectedCopies = workload.copiesFor(EVENTS);
+  const alertCount = workload.alertsFor(EVENTS);
+  const eventPrefix = eventAt(0).eventId.slice(0, -1);
   const alertEvery = ALERT_SHARE > 0 ? Math.max(1, Math.round(1 / ALERT_SHARE)) : 0;
-  const alertFor = (i: number): AlertEvent => ({
-    alertId: `bench-${run}-a${i}`, alertCode: '0x8F70', alertKind: 'DEVICE', deviceId: devices[i % DEVICES], eventTime: Date.now(),
-    requestId: `${eui(0x90, i % 20)}:${devices[i % DEVICES]}:${i}`, recipientId: eui(0x90, (i % DEVICES) % 20), payload: Buffer.from('<gbcs:Alert/>'),
-  });
-  let expectedCopies = 0;
-  for (let i = 0; i < EVENTS; i++) expectedCopies += ownersPerDevice[i % DEVICES];
-  const alertCount = alertEvery ? Math.ceil(EVENTS / alertEvery) : 0;
 
   // Record sizes of this job, for the ceiling: input, intermediate record, party copy.
   const sizes = { input: 0, record: 0, copy: 0 };
@@ -143,7 +102,7 @@ async function main(): Promise<void> {
     sizes.input += codec.encodeSync(schemaIds.auditEvent, event).length;
     const record = projectAuditEvent(validateAuditEvent(event, { now: Date.now(), maxFutureSkewMs: config.maxFutureSkewMs }));
     sizes.record += codec.encodeSync(schemaIds.visibilityRecord, record).length;
-    sizes.copy += codec.encodeSync(schemaIds.party, copyFor(record, { partyId: eui(0x90, 1), role: 'IS' }, config.originatorDisclosure)).length;
+    sizes.copy += codec.encodeSync(schemaIds.party, copyFor(record, { partyId: workload.anySupplier, role: 'IS' }, config.originatorDisclosure)).length;
   }
 
   let ceiling: BrokerCeiling | undefined;
@@ -246,7 +205,7 @@ async function main(): Promise<void> {
       for (let i = sent; i < end; i++) {
         const event = eventAt(i);
         messages.push({ key: event.requestId, value: codec.encodeSync(schemaIds.auditEvent, event) });
-        if (alertEvery && i % alertEvery === 0) alerts.push(alertFor(i));
+        if (workload.raisesAlert(i)) alerts.push(alertFor(i));
       }
       const at = Date.now();
       await producer.send({ topic: TOPICS.auditEvents, messages });
@@ -297,7 +256,6 @@ async function main(): Promise<void> {
   // Latency: audit event written -> its party copy appended; alert written -> its AlertContext appended.
   const copyLatencies: number[] = [];
   const alertLatencies: number[] = [];
-  const eventPrefix = `bench-${run}-e`;
   await readToEnd(kafka, partyTopics, ({ messages }) => {
     for (const m of messages) {
       if (!m.value) continue;
