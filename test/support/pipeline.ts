@@ -15,6 +15,9 @@ import { AvroCodec, createSchemaRegistry, type SchemaName } from '../../services
 import { registerSchemas, type SchemaIds } from '../../services/shared/runtime';
 
 /** Every log line the services wrote during a test, for payload scans. */
+
+/** When this test file loaded the harness: before the suite wrote anything (each file loads its own copy). */
+const SUITE_LOADED_AT = Date.now();
 export class LogCapture extends Writable {
   readonly lines: string[] = [];
   _write(chunk: Buffer, _encoding: string, done: () => void): void {
@@ -65,21 +68,14 @@ export async function startHarness(options: { env?: Record<string, string>; serv
   // A stage that stops for good would exit the process; in tests it is recorded and asserted on
   // (from the start: a stage can stop for good while the app is still starting).
   const fatal: Error[] = [];
-  // The first harness of a test run starts the test deployment's groups at now: a development
-  // stack's topics also carry benches' and demos' traffic since the last test run (hundreds of
-  // thousands of records), which the tests need not read and would time out catching up with. Once
-  // per run (process) and prefix, before anything of the run is written, so nothing of it is skipped.
-  const marker = `SRV_VISIBILITY_TEST_GROUPS_STARTED_${config.groupPrefix.replace(/\W/g, '_')}`;
-  if (!process.env[marker]) {
-    const setupKafka = createKafka(config, createLogger('warn', 'test-setup', logs));
-    const now = Date.now();
-    for (const [stage, topic] of Object.entries(STAGE_INPUTS)) await advanceGroupToTime(setupKafka, `${config.groupPrefix}-${stage}`, topic, now);
-    process.env[marker] = '1';
-  }
-  // Each suite's trigger index starts now, not back in other suites' or earlier runs' traffic (the
-  // test deployment's group keeps its commits between suites and runs; catching up through a fault
-  // run's records made later suites time out).
-  await advanceGroupToTime(createKafka(config, createLogger('warn', 'test-setup', logs)), `${config.groupPrefix}-alert-triggers`, TOPICS.visibilityRecords, Date.now());
+  // The test deployment's groups start no earlier than this suite: its topics also carry other
+  // suites', benches' and demos' traffic (hundreds of thousands of records on a long-used stack),
+  // which a suite need not read and would time out catching up with. A group is only moved
+  // forward, to the first record written since this file was loaded, before which the suite wrote
+  // nothing; so a suite's own records (a backlog written before its services start, records
+  // written while they are stopped) are never skipped.
+  const setupKafka = createKafka(config, createLogger('warn', 'test-setup', logs));
+  for (const [stage, topic] of Object.entries(STAGE_INPUTS)) await advanceGroupToTime(setupKafka, `${config.groupPrefix}-${stage}`, topic, SUITE_LOADED_AT);
   const app = await startApp({ config, logger, services: options.services, archive: options.archive, onFatal: (error) => fatal.push(error) });
   const kafka = createKafka(config, createLogger('warn', 'test-client', logs), 'srv-visibility-test-client');
   const producer = createProducer(kafka);
