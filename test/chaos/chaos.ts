@@ -122,27 +122,46 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
 
   // The services, one process each, restartable.
   const processes = new Map<string, ChildProcess>();
+  /** Every child still running, whatever its name maps to now: what the end of the run kills. */
+  const running = new Set<ChildProcess>();
+  /** Names stopped on purpose and not to be restarted by the supervisor until started again. */
+  const held = new Set<string>();
   /** Services that exited by themselves (a fatal error): restarted, as a supervisor would. */
   let selfExits = 0;
   /** Processes this run stopped on purpose (kill -9, end of run). */
   const stopped = new WeakSet<ChildProcess>();
   const start = (service: Service, instance = 1) => {
     const name = `${service}-${instance}`;
+    held.delete(name);
+    // Never two processes under one name: the one replaced would outlive the run (seen: an
+    // archiver's own restart racing the archive-down fault's restart left an orphan behind).
+    const previous = processes.get(name);
+    if (previous && running.has(previous)) {
+      stopped.add(previous);
+      previous.kill('SIGKILL');
+    }
     // Static membership: a restarted service takes its partitions back without waiting for the session timeout.
     const own = { KAFKA_INSTANCE_ID: name, ...(service === 'archiver' ? { HTTP_PORT: String(archiverPort) } : {}) };
     const child = spawnService(service, { ...env, ...own }, path.join(dir, `${name}.log`));
     processes.set(name, child);
+    running.add(child);
     child.once('exit', (code) => {
+      running.delete(child);
       if (stopped.has(child) || processes.get(name) !== child || finished) return;
       selfExits++;
       say(`  ${name} exited by itself (code ${code}); restarting it, as a supervisor would`);
-      setTimeout(() => !finished && start(service, instance), 1_000);
+      setTimeout(() => {
+        // Not if the run ended, the service is held down by a fault, or someone restarted it already.
+        if (!finished && !held.has(name) && processes.get(name) === child) start(service, instance);
+      }, 1_000);
     });
   };
   let finished = false;
   const stop = async (service: Service, signal: NodeJS.Signals, instance = 1) => {
-    const child = processes.get(`${service}-${instance}`);
-    if (!child || child.exitCode !== null) return;
+    const name = `${service}-${instance}`;
+    held.add(name);
+    const child = processes.get(name);
+    if (!child || !running.has(child)) return;
     const exited = new Promise((r) => child.once('exit', r));
     stopped.add(child);
     child.kill(signal);
@@ -183,7 +202,7 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   // consuming the shared topics and write copies of later runs' events).
   const killAll = () => {
     finished = true;
-    for (const child of processes.values()) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const child of running) child.kill('SIGKILL');
   };
   process.once('exit', killAll);
   try {
