@@ -3,30 +3,11 @@
 // process makes (HttpArchiveReader), under /internal/archive/.
 import type { Archive, ArchiveQuery, ArchiveReader } from '../shared/archive';
 import { DEVICES_PER_READ } from '../shared/archiveClient';
-import { MAX_EPOCH_MS } from '../shared/contracts';
 import { normaliseEui64 } from '../shared/identifiers';
 import type { Route } from '../shared/httpServer';
+import { parseTime } from '../shared/timeParam';
 
 export const MAX_ARCHIVE_LIMIT = 100_000;
-
-/** Epoch millis, or ISO-8601 (date, optional time, optional zone); anything else is malformed. */
-const EPOCH_MS = /^[0-9]{1,16}$/;
-const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/;
-
-/** null for a malformed time; V8's Date.parse alone is lenient (it reads "5" as May 2001). */
-function parseTime(raw: string): number | null {
-  let ms: number;
-  if (EPOCH_MS.test(raw)) ms = Number(raw);
-  else {
-    const iso = ISO_8601.exec(raw);
-    if (!iso) return null;
-    // Date.parse rolls 2026-02-30 over to March 2 instead of refusing it.
-    const [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
-    if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) return null;
-    ms = Date.parse(raw);
-  }
-  return Number.isSafeInteger(ms) && Math.abs(ms) <= MAX_EPOCH_MS ? ms : null;
-}
 
 /**
  * The query string of GET /archive, checked; pure. `partyId=` (present, empty) asks for unowned
