@@ -8,6 +8,7 @@ import { startFanOut, type RunningFanOut } from './fan-out/fanOutService';
 import { startArchiver } from './archiver/archiverService';
 import { startAlertTriage, type RunningAlertTriage } from './alert-triage/alertTriageService';
 import { archiveReaderRoute, archiveRoute } from './archiver/archiveRoute';
+import { PARTY_RANGE_PATH, partyRangeRoute } from './archiver/partyRangeRoute';
 import type { RunningStage } from './shared/stage';
 import { Archive, type ArchiveReader } from './shared/archive';
 import { HttpArchiveReader } from './shared/archiveClient';
@@ -62,6 +63,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
         const store = (archive = archiver.archive);
         http.addHealthCheck('archive', () => store.ping());
         http.addRoute('/archive', archiveRoute(store));
+        // Before the /internal/archive/ prefix, which would otherwise take it (first prefix wins).
+        http.addRoute(PARTY_RANGE_PATH, partyRangeRoute(store));
         http.addRoute('/internal/archive/', archiveReaderRoute(store));
       } else if (service === 'alert-triage') {
         alertTriage = await startAlertTriage(runtime);

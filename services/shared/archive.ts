@@ -102,6 +102,29 @@ export function deliveryOf(record: VisibilityRecord): Delivery {
   return record.recipientPartyId ? 'party' : 'unowned';
 }
 
+/** One party's copies of a time range [from, to), optionally of one device (replay). */
+export interface PartyRange {
+  partyId: string;
+  deviceId?: string;
+  from: number;
+  to: number;
+}
+
+/** A party's archive rows in their stable order, (eventTime, eventId, deviceId): a keyset cursor. */
+export interface PartyRowKey {
+  eventTime: number;
+  eventId: string;
+  deviceId: string;
+}
+
+/** Reads a party's own copies page by page (npm run replay); served directly or over HTTP. */
+export interface PartyArchiveReader {
+  /** How many of the party's copies in the range come after `after` (all of them without it). */
+  countPartyRange(range: PartyRange, after?: PartyRowKey): Promise<number>;
+  /** The next `limit` of the party's copies after `after`, in (eventTime, eventId, deviceId) order. */
+  readPartyRange(range: PartyRange, after: PartyRowKey | undefined, limit: number): Promise<ArchivedRecord[]>;
+}
+
 export interface ArchiveQuery {
   deviceId?: string;
   recipientPartyId?: string;
@@ -111,7 +134,29 @@ export interface ArchiveQuery {
   limit?: number;
 }
 
-export class Archive implements ArchiveReader {
+/** WHERE clause and parameters for a party's own copies in a range, after a keyset cursor. Pure. */
+export function partyRangeFilter(range: PartyRange, after?: PartyRowKey): { where: string; params: Record<string, unknown> } {
+  // Only copies delivered to this party: never unowned rows (recipient ''), never another party's.
+  const where = [
+    'recipientPartyId = {partyId:String}',
+    "delivery = 'party'",
+    'eventTime >= fromUnixTimestamp64Milli({from:Int64})',
+    'eventTime < fromUnixTimestamp64Milli({to:Int64})',
+  ];
+  const params: Record<string, unknown> = { partyId: range.partyId, from: range.from, to: range.to };
+  if (range.deviceId !== undefined) {
+    where.push('deviceId = {deviceId:String}');
+    params.deviceId = range.deviceId;
+  }
+  if (after) {
+    where.push(`(eventTime > fromUnixTimestamp64Milli({afterTime:Int64}) OR (eventTime = fromUnixTimestamp64Milli({afterTime:Int64})
+      AND (eventId > {afterEventId:String} OR (eventId = {afterEventId:String} AND deviceId > {afterDeviceId:String}))))`);
+    Object.assign(params, { afterTime: after.eventTime, afterEventId: after.eventId, afterDeviceId: after.deviceId });
+  }
+  return { where: where.join(' AND '), params };
+}
+
+export class Archive implements ArchiveReader, PartyArchiveReader {
   private constructor(
     private readonly engine: Engine,
     readonly kind: 'embedded' | 'server',
@@ -182,6 +227,19 @@ export class Archive implements ArchiveReader {
       WHERE archivedAt >= fromUnixTimestamp64Milli({since:Int64})
       ORDER BY deviceId, eventTime, eventId LIMIT ${Math.max(1, Math.floor(limit))}`;
     return (await this.engine.query<Row>(sql, { since })).map(fromRow);
+  }
+
+  async countPartyRange(range: PartyRange, after?: PartyRowKey): Promise<number> {
+    const { where, params } = partyRangeFilter(range, after);
+    const [row] = await this.engine.query<{ n: string | number }>(`SELECT count() AS n FROM visibility_archive FINAL WHERE ${where}`, params);
+    return Number(row.n);
+  }
+
+  async readPartyRange(range: PartyRange, after: PartyRowKey | undefined, limit: number): Promise<ArchivedRecord[]> {
+    const { where, params } = partyRangeFilter(range, after);
+    const sql = `SELECT ${SELECT_COLUMNS} FROM visibility_archive FINAL WHERE ${where}
+      ORDER BY eventTime, eventId, deviceId LIMIT ${Math.min(Math.max(Math.floor(limit), 1), 100_000)}`;
+    return (await this.engine.query<Row>(sql, params)).map(fromRow);
   }
 
   async count(): Promise<number> {

@@ -1,12 +1,25 @@
 // The archive read over HTTP from the archiver's process: for a fan-out that runs elsewhere while
 // the archive is the embedded engine (one process per data directory). With a ClickHouse server,
 // every process reads it directly instead.
-import type { ArchiveReader, ArchivedRecord } from './archive';
+import type { ArchiveReader, ArchivedRecord, PartyArchiveReader, PartyRange, PartyRowKey } from './archive';
 
 /** Most device ids one request carries (keeps the request line well under Node's 16 KB). */
 export const DEVICES_PER_READ = 200;
 
-export class HttpArchiveReader implements ArchiveReader {
+/** The query string of /internal/archive/party[/count] (a party's copies, by keyset). Pure. */
+export function partyRangeParams(range: PartyRange, after?: PartyRowKey, limit?: number): URLSearchParams {
+  const params = new URLSearchParams({ partyId: range.partyId, from: String(range.from), to: String(range.to) });
+  if (range.deviceId !== undefined) params.set('deviceId', range.deviceId);
+  if (after) {
+    params.set('afterTime', String(after.eventTime));
+    params.set('afterEventId', after.eventId);
+    params.set('afterDeviceId', after.deviceId);
+  }
+  if (limit !== undefined) params.set('limit', String(limit));
+  return params;
+}
+
+export class HttpArchiveReader implements ArchiveReader, PartyArchiveReader {
   constructor(
     private readonly baseUrl: string,
     private readonly timeoutMs = 30_000,
@@ -28,9 +41,21 @@ export class HttpArchiveReader implements ArchiveReader {
     return this.get(`/internal/archive/since?${params}`);
   }
 
+  async countPartyRange(range: PartyRange, after?: PartyRowKey): Promise<number> {
+    return (await this.getJson<{ count: number }>(`/internal/archive/party/count?${partyRangeParams(range, after)}`)).count;
+  }
+
+  async readPartyRange(range: PartyRange, after: PartyRowKey | undefined, limit: number): Promise<ArchivedRecord[]> {
+    return this.get(`/internal/archive/party?${partyRangeParams(range, after, limit)}`);
+  }
+
   private async get(pathAndQuery: string): Promise<ArchivedRecord[]> {
+    return (await this.getJson<{ records: ArchivedRecord[] }>(pathAndQuery)).records;
+  }
+
+  private async getJson<T>(pathAndQuery: string): Promise<T> {
     const response = await fetch(`${this.baseUrl}${pathAndQuery}`, { signal: AbortSignal.timeout(this.timeoutMs) });
     if (!response.ok) throw new Error(`archive read at ${this.baseUrl} answered ${response.status}`);
-    return ((await response.json()) as { records: ArchivedRecord[] }).records;
+    return (await response.json()) as T;
   }
 }

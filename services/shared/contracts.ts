@@ -101,6 +101,8 @@ export const FLAGS = {
   LATE_OWNERSHIP: 'LATE_OWNERSHIP',
   /** On visibility.unowned: no owner could be found within the wait. */
   NO_OWNER: 'NO_OWNER',
+  /** Re-published from the archive by an operator's replay (npm run replay); the original eventId. */
+  REPLAY: 'REPLAY',
 } as const;
 
 export const TOPICS = {
@@ -114,6 +116,8 @@ export const TOPICS = {
   /** This project's: every party copy and unowned record as committed, for the archiver (see README). */
   archive: 'visibility.archive',
   dlq: 'sat.dlq',
+  /** This project's: replay checkpoints, compacted, keyed by replay id (see README, Replay). */
+  replayProgress: 'visibility.replay.progress',
   partyPrefix: 'visibility.party.',
 } as const;
 

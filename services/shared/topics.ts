@@ -28,6 +28,8 @@ export function topicLayout({ replicationFactor }: TopicLayoutOptions): ITopicCo
     topic(TOPICS.archive, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) }),
     topic(TOPICS.unowned, 3, { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) }),
     topic(TOPICS.dlq, 3, { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS), 'max.message.bytes': LARGE_MESSAGE_BYTES }),
+    // Replay checkpoints: a few small records per replay, the latest per replay id is what counts.
+    topic(TOPICS.replayProgress, 1, { 'cleanup.policy': 'compact' }),
   ];
 }
 
