@@ -267,7 +267,7 @@
     cell(tr, MESSAGE_TYPES[record.messageType] ?? String(record.messageType ?? '—'));
     cell(tr, record.critical ? 'Yes' : 'No', record.critical ? 'critical' : '');
     cell(tr, roleNode(record.originatorRole));
-    cell(tr, sentBy(record.sentByRecipient), record.sentByRecipient === true ? 'you' : '');
+    cell(tr, sentBy(record.sentByRecipient), record.sentByRecipient === true ? 'sender you' : 'sender');
     cell(tr, record.responseCode == null ? '—' : String(record.responseCode), 'code');
     if (withMatch) cell(tr, MATCHES[record.match] ?? String(record.match ?? '—'));
     cell(tr, flagsNode(record.flags));
