@@ -25,6 +25,10 @@
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness (default 90)
 #   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM before SIGKILL (default 30)
 #   MVN                    maven binary (default mvn)
+#
+# A second broker of the same stack (infra/stack/kafka-secure.sh) sources this file with KAFKA__NAME,
+# KAFKA__TEMPLATE, KAFKA_PORT, KAFKA_CONTROLLER_PORT (and KAFKA__CLIENT_CONFIG, KAFKA__FORMAT_ARGS, its own
+# kafka__render) set: the same helpers and jars, its own directory $STACK_DIR/$KAFKA__NAME and ports.
 set -euo pipefail
 
 KAFKA_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,20 +37,29 @@ STACK_DIR="${STACK_DIR:-$KAFKA_REPO_ROOT/.stack}"
 
 KAFKA_INFRA_DIR="$KAFKA_REPO_ROOT/infra/kafka"
 KAFKA_POM="$KAFKA_INFRA_DIR/pom.xml"
-KAFKA_DIR="$STACK_DIR/kafka"
-KAFKA_LIBS="$KAFKA_DIR/libs"
+KAFKA_NAME="${KAFKA__NAME:-kafka}"
+KAFKA_DIR="$STACK_DIR/$KAFKA_NAME"
+# jars are shared by every broker of the stack
+KAFKA_LIBS="$STACK_DIR/kafka/libs"
+KAFKA_TEMPLATE="${KAFKA__TEMPLATE:-$KAFKA_INFRA_DIR/server.properties}"
+# client settings (a properties file) for the Java tools; unset: PLAINTEXT, no authentication
+KAFKA_CLIENT_CONFIG="${KAFKA__CLIENT_CONFIG:-}"
+# extra arguments of the one-time storage format (e.g. --add-scram ...)
+declare -p KAFKA__FORMAT_ARGS >/dev/null 2>&1 || KAFKA__FORMAT_ARGS=()
+KAFKA_DATA="$KAFKA_DIR/data"
+KAFKA_LOGS="$KAFKA_DIR/logs"
 KAFKA_DATA="$KAFKA_DIR/data"
 KAFKA_LOGS="$KAFKA_DIR/logs"
 KAFKA_CONF="$KAFKA_DIR/server.properties"
 KAFKA_PIDFILE="$KAFKA_DIR/kafka.pid"
 KAFKA_CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
 KAFKA_HOST=127.0.0.1
-KAFKA_PORT=9092
-KAFKA_CONTROLLER_PORT=9093
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT"
 
-kafka__log() { echo "kafka: $*"; }
-kafka__err() { echo "kafka: ERROR: $*" >&2; }
+kafka__log() { echo "$KAFKA_NAME: $*"; }
+kafka__err() { echo "$KAFKA_NAME: ERROR: $*" >&2; }
 
 kafka__java() {
   if [[ -n "${KAFKA_JAVA:-}" ]]; then
@@ -86,8 +99,9 @@ kafka_install() {
   local mvn="${MVN:-mvn}"
   command -v "$mvn" >/dev/null || { kafka__err "maven ($mvn) not found"; return 1; }
   kafka__java >/dev/null
-  mkdir -p "$KAFKA_DIR"
-  local tmp="$KAFKA_DIR/libs.tmp.$$" log="$KAFKA_DIR/install.log" t0=$SECONDS
+  local home="${KAFKA_LIBS%/*}"
+  mkdir -p "$home"
+  local tmp="$home/libs.tmp.$$" log="$home/install.log" t0=$SECONDS
   rm -rf "$tmp"
   kafka__log "installing kafka $kafka_version: resolving jars from Maven Central (log: $log) ..."
   if ! "$mvn" -B -q -f "$KAFKA_POM" dependency:copy-dependencies \
@@ -142,6 +156,7 @@ kafka_check() {
   local cfg="$KAFKA_DIR/probe.properties"
   kafka__installed || { kafka__err "not installed; run: $0 install"; return 1; }
   printf 'request.timeout.ms=3000\ndefault.api.timeout.ms=5000\nsocket.connection.setup.timeout.ms=1000\n' >"$cfg"
+  if [[ -n "$KAFKA_CLIENT_CONFIG" ]]; then cat "$KAFKA_CLIENT_CONFIG" >>"$cfg"; fi
   if KAFKA__TOOL_TIMEOUT=20 kafka__tool org.apache.kafka.tools.BrokerApiVersionsCommand \
     --bootstrap-server "$KAFKA_BOOTSTRAP" --command-config "$cfg" >"$KAFKA_DIR/check.out" 2>&1 &&
     grep -q "$KAFKA_BOOTSTRAP .*isFenced: false" "$KAFKA_DIR/check.out"; then
@@ -163,9 +178,12 @@ kafka__new_cluster_id() {
   echo "$id"
 }
 
+# further substitutions of the config template (stdin to stdout); a second broker redefines it
+kafka__render() { cat; }
+
 kafka__write_config() {
   mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS"
-  sed "s|@DATA_DIR@|$KAFKA_DATA|g" "$KAFKA_INFRA_DIR/server.properties" >"$KAFKA_CONF.tmp"
+  sed "s|@DATA_DIR@|$KAFKA_DATA|g" "$KAFKA_TEMPLATE" | kafka__render >"$KAFKA_CONF.tmp"
   mv "$KAFKA_CONF.tmp" "$KAFKA_CONF"
 }
 
@@ -182,7 +200,7 @@ kafka__format() {
   fi
   kafka__log "formatting KRaft storage in $KAFKA_DATA (cluster id $cid) ..."
   if ! kafka__tool kafka.tools.StorageTool format -t "$cid" -c "$KAFKA_CONF" --ignore-formatted \
-      >"$KAFKA_LOGS/format.log" 2>&1; then
+      "${KAFKA__FORMAT_ARGS[@]}" >"$KAFKA_LOGS/format.log" 2>&1; then
     kafka__err "storage format failed:"
     cat "$KAFKA_LOGS/format.log" >&2
     return 1
@@ -206,7 +224,7 @@ kafka__fail_tail() {
 
 kafka__wait_ready() {
   local pid="$1" timeout="${KAFKA_START_TIMEOUT:-90}" t0=$SECONDS
-  printf 'kafka: waiting for broker on %s ' "$KAFKA_BOOTSTRAP"
+  printf '%s: waiting for broker on %s ' "$KAFKA_NAME" "$KAFKA_BOOTSTRAP"
   while :; do
     if ! kill -0 "$pid" 2>/dev/null; then
       echo
@@ -286,7 +304,7 @@ kafka_stop() {
     fi
     return 0
   fi
-  printf 'kafka: stopping pid %s (SIGTERM) ' "$pid"
+  printf '%s: stopping pid %s (SIGTERM) ' "$KAFKA_NAME" "$pid"
   kill -TERM "$pid" 2>/dev/null || true
   while kill -0 "$pid" 2>/dev/null; do
     if ((SECONDS - t0 >= timeout)); then
@@ -308,16 +326,16 @@ kafka_status() {
   local pid
   if pid="$(kafka__pid)"; then
     if kafka__api_ready; then
-      echo "kafka: up $KAFKA_BOOTSTRAP (pid $pid)"
+      echo "$KAFKA_NAME: up $KAFKA_BOOTSTRAP (pid $pid)"
     else
-      echo "kafka: down (pid $pid is alive but $KAFKA_BOOTSTRAP does not answer yet)"
+      echo "$KAFKA_NAME: down (pid $pid is alive but $KAFKA_BOOTSTRAP does not answer yet)"
     fi
   elif kafka__api_ready; then
-    echo "kafka: up $KAFKA_BOOTSTRAP (pid unknown: not started by this script)"
+    echo "$KAFKA_NAME: up $KAFKA_BOOTSTRAP (pid unknown: not started by this script)"
   elif kafka__port_open; then
-    echo "kafka: down ($KAFKA_BOOTSTRAP is taken by a non-Kafka process)"
+    echo "$KAFKA_NAME: down ($KAFKA_BOOTSTRAP is taken by a non-Kafka process)"
   else
-    echo "kafka: down"
+    echo "$KAFKA_NAME: down"
   fi
   return 0
 }
@@ -325,12 +343,14 @@ kafka_status() {
 kafka_reset() {
   kafka_stop
   rm -rf "$KAFKA_DATA" "$KAFKA_CLUSTER_ID_FILE" "$KAFKA_CONF"
-  kafka__log "data and cluster id removed ($KAFKA_DIR/data); jars kept"
+  kafka__log "data and cluster id removed ($KAFKA_DATA); jars kept"
 }
 
 kafka_topics() {
   kafka__installed || { kafka__err "not installed; run: $0 install"; return 1; }
-  kafka__tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP" "$@"
+  local auth=()
+  if [[ -n "$KAFKA_CLIENT_CONFIG" ]]; then auth=(--command-config "$KAFKA_CLIENT_CONFIG"); fi
+  kafka__tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP" "${auth[@]}" "$@"
 }
 
 # Kafka's own load generators (ProducerPerformance, ConsumerPerformance) with a full JIT and a

@@ -1,12 +1,27 @@
 // The one place environment variables are read and validated. Every service takes a Config.
+import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './paths';
 
 export type DisclosurePolicy = 'own-requests' | 'owners' | 'none';
+export const KAFKA_SECURITY_PROTOCOLS = ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'] as const;
+export const KAFKA_SASL_MECHANISMS = ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'] as const;
+
+/** How clients authenticate to the brokers (librdkafka's security.protocol, sasl.*, ssl.ca.location). */
+export interface KafkaSecurity {
+  protocol: (typeof KAFKA_SECURITY_PROTOCOLS)[number];
+  /** With sasl_plaintext and sasl_ssl only. The password is never logged (logger.ts redacts it). */
+  sasl?: { mechanism: (typeof KAFKA_SASL_MECHANISMS)[number]; username: string; password: string };
+  /** PEM file of the CA that signed the brokers' certificates (ssl, sasl_ssl); unset: the system's CAs. */
+  sslCaLocation?: string;
+}
+
 
 export interface Config {
   kafkaBrokers: string[];
   kafkaClientId: string;
+  /** Plaintext (the local stack's 9092) unless KAFKA_SECURITY_PROTOCOL says otherwise. */
+  kafkaSecurity: KafkaSecurity;
   schemaRegistryUrl: string;
   redisUrl: string;
   /** A ClickHouse server; undefined means the embedded engine (chdb) at archivePath. */
@@ -130,6 +145,45 @@ function instanceId(env: Env): string | undefined {
   return value;
 }
 
+function kafkaSecurity(env: Env): KafkaSecurity {
+  const protocol = oneOf(env, 'KAFKA_SECURITY_PROTOCOL', KAFKA_SECURITY_PROTOCOLS, 'plaintext');
+  const username = env.KAFKA_SASL_USERNAME?.trim() || undefined;
+  // taken as given: a password may begin or end with a space
+  const password = env.KAFKA_SASL_PASSWORD || undefined;
+  const sslCaLocation = env.KAFKA_SSL_CA_LOCATION?.trim() || undefined;
+  const usesSasl = protocol.startsWith('sasl_');
+  const usesTls = protocol === 'ssl' || protocol === 'sasl_ssl';
+  if (!usesSasl && (username || password || env.KAFKA_SASL_MECHANISM?.trim())) {
+    throw new ConfigError(`KAFKA_SASL_* is set but KAFKA_SECURITY_PROTOCOL is ${protocol}: use sasl_plaintext or sasl_ssl, or unset them`);
+  }
+  if (!usesTls && sslCaLocation) throw new ConfigError(`KAFKA_SSL_CA_LOCATION is set but KAFKA_SECURITY_PROTOCOL is ${protocol}: use ssl or sasl_ssl`);
+  if (sslCaLocation && !fs.existsSync(sslCaLocation)) throw new ConfigError(`KAFKA_SSL_CA_LOCATION: no such file "${sslCaLocation}"`);
+  const security: KafkaSecurity = { protocol, ...(sslCaLocation ? { sslCaLocation } : {}) };
+  if (!usesSasl) return security;
+  if (!username) throw new ConfigError(`KAFKA_SASL_USERNAME is required with KAFKA_SECURITY_PROTOCOL=${protocol}`);
+  if (!password) throw new ConfigError(`KAFKA_SASL_PASSWORD is required with KAFKA_SECURITY_PROTOCOL=${protocol}`);
+  const mechanism = oneOf(env, 'KAFKA_SASL_MECHANISM', KAFKA_SASL_MECHANISMS, 'SCRAM-SHA-512');
+  return { ...security, sasl: { mechanism, username, password } };
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  return oneOf(env, name, ['true', 'false'] as const, fallback ? 'true' : 'false') === 'true';
+}
+
+/** A JWKS file path or an http(s) URL (jose's remote key set); checked for shape here, for content when the lookup starts. */
+function jwksLocation(env: Env, stackDir: string): string {
+  const raw = text(env, 'LOOKUP_JWKS', path.join(stackDir, 'lookup', 'jwks.json'));
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return url(env, 'LOOKUP_JWKS', raw, ['http:', 'https:'])!;
+  return path.resolve(raw);
+}
+
+function optionalSecret(env: Env, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  if (value.length < 32) throw new ConfigError(`${name} must be at least 32 characters`);
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   for (const [name, why] of Object.entries(RETIRED)) {
     if (env[name] !== undefined && env[name]!.trim() !== '') throw new ConfigError(`${name} is no longer supported: ${why}`);
@@ -146,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     kafkaBrokers: brokers,
     kafkaClientId: text(env, 'KAFKA_CLIENT_ID', 'srv-visibility'),
+    kafkaSecurity: kafkaSecurity(env),
     schemaRegistryUrl: url(env, 'SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081', ['http:', 'https:'])!,
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!,
     clickhouseUrl: url(env, 'CLICKHOUSE_URL', undefined, ['http:', 'https:']),

@@ -15,6 +15,13 @@ export const REDACTED_PATHS = [
   '*.body',
   'bytes',
   '*.bytes',
+  // credentials (KAFKA_SASL_PASSWORD and the like), wherever a config or client setting is logged
+  'password',
+  '*.password',
+  '*.*.password',
+  '*.*.*.password',
+  '["sasl.password"]',
+  '*["sasl.password"]',
 ];
 
 export function createLogger(level: string, name = 'srv-visibility', destination?: pino.DestinationStream): Logger {

@@ -26,6 +26,9 @@ export interface ReadOptions {
   fromTimestamp?: number;
 }
 
+/** Readers join a throw-away consumer group named so (on a secured cluster: an ACL on this prefix). */
+export const READER_GROUP_PREFIX = 'srv-visibility-reader-';
+
 /** Calls `onBatch` for every batch until each partition's current end is reached; returns whether it was. */
 export async function readToEnd(kafka: Kafka, topics: string[], onBatch: (batch: TopicBatch) => Promise<void> | void, options: ReadOptions = {}): Promise<boolean> {
   const admin = kafka.admin();
@@ -39,7 +42,7 @@ export async function readToEnd(kafka: Kafka, topics: string[], onBatch: (batch:
     await admin.disconnect();
   }
   if (waiting.size === 0 && !options.follow) return true;
-  const groupId = `srv-visibility-reader-${randomUUID()}`;
+  const groupId = `${READER_GROUP_PREFIX}${randomUUID()}`;
   const consumer = kafka.consumer({
     kafkaJS: { groupId, fromBeginning: true, autoCommit: false, maxWaitTimeInMs: 100 },
     'enable.partition.eof': true,

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The secured Kafka broker of the local stack, beside the PLAINTEXT one on 9092 (never instead of it):
+# KRaft single node, SASL_PLAINTEXT with SCRAM-SHA-512 on 127.0.0.1:9094 (controller on 9095, SASL/PLAIN),
+# StandardAuthorizer with allow.everyone.if.no.acl.found=false. The isolation tests run on it.
+#
+#   infra/stack/kafka-secure.sh start|stop|restart|status|check|reset|logs [N]
+#   infra/stack/kafka-secure.sh topics ARGS...   kafka-topics as the super user
+#   infra/stack/kafka-secure.sh env             the super user's client settings, as KAFKA_* variables
+#   infra/stack/kafka-secure.sh java ARGS...    java on the stack's Kafka jars (provisionAcls runs SecurityAdmin.java so)
+#
+# The super user `admin` (provisioning: users, ACLs, topics) gets its SCRAM credential when the storage
+# is formatted (kafka-storage format --add-scram). Its password and the controller channel's are made
+# once, at random, into $STACK_DIR/kafka-secure/credentials.env (mode 600); the Java tools' client
+# settings are in admin.properties beside it. Everything else (service and party principals, ACLs) is
+# provisioned through the admin API: `npm run provision:acls` (services/cli/provisionAcls.ts).
+#
+# Same helpers, jars and layout as infra/stack/kafka.sh (sourced), under $STACK_DIR/kafka-secure.
+# Environment: KAFKA_SECURE_HEAP_OPTS (default "-Xms64m -Xmx384m"), and kafka.sh's.
+set -euo pipefail
+
+KAFKA_SECURE_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+KAFKA__NAME=kafka-secure
+KAFKA_PORT=9094
+KAFKA_CONTROLLER_PORT=9095
+KAFKA__TEMPLATE="$KAFKA_SECURE_SCRIPT_DIR/../kafka/server-secure.properties"
+_stack_dir="${STACK_DIR:-$(cd "$KAFKA_SECURE_SCRIPT_DIR/../.." && pwd)/.stack}"
+KAFKA_SECURE_CREDENTIALS="$_stack_dir/kafka-secure/credentials.env"
+KAFKA__CLIENT_CONFIG="$_stack_dir/kafka-secure/admin.properties"
+KAFKA_HEAP_OPTS="${KAFKA_SECURE_HEAP_OPTS:--Xms64m -Xmx384m}"
+
+# shellcheck source=kafka.sh
+source "$KAFKA_SECURE_SCRIPT_DIR/kafka.sh"
+
+kafka_secure__password() { head -c 24 /dev/urandom | base64 | tr -d '+/=\n'; }
+
+# The passwords of the super user and of the controller channel: made once, kept with the data.
+kafka_secure__credentials() {
+  mkdir -p "$KAFKA_DIR"
+  if [[ ! -s "$KAFKA_SECURE_CREDENTIALS" ]]; then
+    (
+      umask 077
+      printf 'KAFKA_SECURE_ADMIN_USER=admin\nKAFKA_SECURE_ADMIN_PASSWORD=%s\nKAFKA_SECURE_CONTROLLER_PASSWORD=%s\n' \
+        "$(kafka_secure__password)" "$(kafka_secure__password)" >"$KAFKA_SECURE_CREDENTIALS"
+    )
+  fi
+  # shellcheck disable=SC1090
+  source "$KAFKA_SECURE_CREDENTIALS"
+  (
+    umask 077
+    printf '%s\n' 'security.protocol=SASL_PLAINTEXT' 'sasl.mechanism=SCRAM-SHA-512' \
+      "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$KAFKA_SECURE_ADMIN_PASSWORD\";" \
+      >"$KAFKA_CLIENT_CONFIG"
+  )
+}
+
+# kafka.sh's hook: the passwords into the generated server.properties, which only the owner may read.
+kafka__render() {
+  sed -e "s|@ADMIN_PASSWORD@|$KAFKA_SECURE_ADMIN_PASSWORD|g" -e "s|@CONTROLLER_PASSWORD@|$KAFKA_SECURE_CONTROLLER_PASSWORD|g"
+}
+
+kafka_secure_start() {
+  kafka_secure__credentials
+  # only used when the storage is formatted (the first start, or after reset)
+  KAFKA__FORMAT_ARGS=(--add-scram "SCRAM-SHA-512=[name=admin,password=$KAFKA_SECURE_ADMIN_PASSWORD]")
+  # its config holds passwords: whatever this start writes is the owner's alone
+  umask 077
+  kafka_start
+}
+
+kafka_secure_env() {
+  kafka_secure__credentials
+  printf '%s\n' "KAFKA_BROKERS=$KAFKA_BOOTSTRAP" KAFKA_SECURITY_PROTOCOL=sasl_plaintext KAFKA_SASL_MECHANISM=SCRAM-SHA-512 \
+    "KAFKA_SASL_USERNAME=admin" "KAFKA_SASL_PASSWORD=$KAFKA_SECURE_ADMIN_PASSWORD"
+}
+
+kafka_secure_reset() {
+  kafka_reset
+  rm -f "$KAFKA_SECURE_CREDENTIALS" "$KAFKA_CLIENT_CONFIG"
+}
+
+case "${1:-}" in
+  start) kafka_secure_start ;;
+  restart) kafka_stop && kafka_secure_start ;;
+  check) kafka_secure__credentials && kafka_check ;;
+  topics) shift; kafka_secure__credentials && kafka_topics "$@" ;;
+  env) kafka_secure_env ;;
+  reset) kafka_secure_reset ;;
+  stop|status|logs) kafka_main "$@" ;;
+  # a Java program on the Kafka jars (e.g. infra/kafka/SecurityAdmin.java, run from source)
+  java) shift; kafka__installed || kafka_install >&2; kafka__tool "$@" ;;
+  *)
+    echo "usage: $0 {start|stop|restart|status|check|reset|env|topics ARGS...|logs [N]}" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,261 @@
+// Only the party can read its topic: on the stack's secured broker (SASL/SCRAM-SHA-512 on 9094,
+// StandardAuthorizer, nothing allowed without an ACL; infra/stack/kafka-secure.sh), provisioned by
+// services/cli/provisionAcls.ts. Party B is refused on party A's topic and sees no one else's in its
+// metadata; A reads its own; a wrong password is refused; and the five services, each under its own
+// principal with only its ACLs, still deliver an audit event to the device's owner.
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startApp, type App, type ServiceName } from '../../services/app';
+import { SERVICES, defaultServicePrincipals, partyGroupPrefix } from '../../services/cli/aclPlan';
+import { provisionAccess, readCredentials } from '../../services/cli/provisionAcls';
+import { Archive } from '../../services/shared/archive';
+import { loadConfig, type Config } from '../../services/shared/config';
+import { TOPICS, partyTopic, type VisibilityRecord } from '../../services/shared/contracts';
+import { STAGE_INPUTS, advanceGroupToTime } from '../../services/shared/groups';
+import { createKafka, createProducer, type Kafka } from '../../services/shared/kafka';
+import { createLogger } from '../../services/shared/logger';
+import { REPO_ROOT } from '../../services/shared/paths';
+import { registerSchemas } from '../../services/shared/runtime';
+import { AvroCodec, createSchemaRegistry } from '../../services/shared/schemaRegistry';
+import { ensureTopics, topicLayout } from '../../services/shared/topics';
+import { auditEvent, ownershipEvent, randomEui64, randomMpan } from '../support/fixtures';
+import { LogCapture } from '../support/pipeline';
+
+const SUITE_LOADED_AT = Date.now();
+const SECURE_SCRIPT = path.join(REPO_ROOT, 'infra/stack/kafka-secure.sh');
+const SECURE_BROKER = '127.0.0.1:9094';
+/** The secured broker serves this suite alone; its deployment and parties are the suite's own. */
+const GROUP_PREFIX = 'srv-visibility-isolation';
+const PARTY_A = '90-B3-D5-1F-15-0A-00-0A';
+const PARTY_B = '90-B3-D5-1F-15-0A-00-0B';
+const OPERATOR = 'isolation-operator';
+const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'srv-visibility-isolation-'));
+const CREDENTIALS = path.join(WORK, 'principals.env');
+
+function adminEnv(): Record<string, string> {
+  const lines = execFileSync('bash', [SECURE_SCRIPT, 'env'], { encoding: 'utf8' }).trim().split('\n');
+  return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+function secureConfig(username: string, password: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    ...process.env,
+    KAFKA_BROKERS: SECURE_BROKER,
+    KAFKA_SECURITY_PROTOCOL: 'sasl_plaintext',
+    KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+    KAFKA_SASL_USERNAME: username,
+    KAFKA_SASL_PASSWORD: password,
+    GROUP_PREFIX,
+    ARCHIVE_PATH: path.join(WORK, 'archive'),
+    HTTP_PORT: '0',
+    OWNERSHIP_WAIT_MS: '60000',
+    PENDING_SCAN_MS: '250',
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
+}
+
+const logs = new LogCapture();
+let admin: Config;
+let adminKafka: Kafka;
+let passwords: Map<string, string>;
+let codec: AvroCodec;
+
+/** A client with this principal's credentials; what its Kafka client reports goes to `sink`. */
+function clientAs(username: string, password = passwords.get(username)!, sink: LogCapture = logs): Kafka {
+  return createKafka(secureConfig(username, password), createLogger('warn', 'isolation-client', sink), `isolation-${username}`);
+}
+
+/** Waits until the client's reports match `pattern` (librdkafka reports refusals in its log, and retries). */
+async function reported(sink: LogCapture, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = sink.lines.find((l) => pattern.test(l));
+    if (line) return line;
+    if (Date.now() > deadline) throw new Error(`the client reported nothing matching ${pattern} in ${timeoutMs} ms: ${sink.text.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** What this principal's metadata shows: the topics it may describe. */
+async function visibleTopics(kafka: Kafka): Promise<string[]> {
+  const client = kafka.admin();
+  await client.connect();
+  try {
+    return await client.listTopics();
+  } finally {
+    await client.disconnect();
+  }
+}
+
+/**
+ * Reads a topic with `kafka` (whose client reports to `sink`) in group `groupId` until `done` holds;
+ * rejects as soon as the client reports an authorization error (it would only retry for ever).
+ */
+async function readAs(kafka: Kafka, sink: LogCapture, groupId: string, topic: string, done: (records: VisibilityRecord[]) => boolean, timeoutMs = 30_000): Promise<VisibilityRecord[]> {
+  const records: VisibilityRecord[] = [];
+  const consumer = kafka.consumer({ kafkaJS: { groupId, fromBeginning: true, autoCommit: false } });
+  await consumer.connect();
+  try {
+    return await new Promise<VisibilityRecord[]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out reading ${topic} after ${timeoutMs} ms (${records.length} records)`)), timeoutMs);
+      const refused = setInterval(() => {
+        const line = sink.lines.find((l) => /authorization failed/i.test(l));
+        if (line) finish(new Error(`refused: ${(JSON.parse(line) as { msg: string }).msg.split('\n')[0]}`));
+      }, 100);
+      const finish = (error?: unknown) => {
+        clearTimeout(timer);
+        clearInterval(refused);
+        if (error) reject(error);
+        else resolve(records);
+      };
+      consumer
+        .subscribe({ topics: [topic] })
+        .then(() =>
+          consumer.run({
+            eachMessage: async ({ message }) => {
+              await codec.prefetch([message.value]);
+              records.push(codec.decodeSync<VisibilityRecord>(message.value, 'VisibilityRecord').value);
+              if (done(records)) finish();
+            },
+          }),
+        )
+        .catch(finish);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+beforeAll(async () => {
+  // idempotent: already up when stack:up started it, about 15 s otherwise
+  execFileSync('bash', [SECURE_SCRIPT, 'start'], { stdio: 'ignore' });
+  const env = adminEnv();
+  admin = secureConfig(env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD);
+  adminKafka = createKafka(admin, createLogger('warn', 'isolation-admin', logs), 'isolation-admin');
+  // The contract's topics, as provisioning makes them on a real cluster (the services may not create them).
+  const client = adminKafka.admin();
+  await client.connect();
+  try {
+    await ensureTopics(client, topicLayout({ replicationFactor: 1 }), createLogger('warn', 'isolation-admin', logs));
+  } finally {
+    await client.disconnect();
+  }
+  await provisionAccess({ config: admin, parties: [PARTY_A, PARTY_B], operators: [OPERATOR], credentialsFile: CREDENTIALS });
+  passwords = readCredentials(CREDENTIALS);
+  codec = new AvroCodec(createSchemaRegistry(admin));
+  await registerSchemas(codec);
+}, 180_000);
+
+afterAll(() => {
+  fs.rmSync(WORK, { recursive: true, force: true });
+});
+
+test('provisioning is idempotent: a second run changes nothing and keeps the passwords', async () => {
+  const again = await provisionAccess({ config: admin, parties: [PARTY_A, PARTY_B], operators: [OPERATOR], credentialsFile: CREDENTIALS });
+  expect(again.createdTopics).toEqual([]);
+  expect(readCredentials(CREDENTIALS)).toEqual(passwords);
+  expect([...passwords.keys()].sort()).toEqual([...Object.values(defaultServicePrincipals()), PARTY_A, PARTY_B, OPERATOR].sort());
+}, 120_000);
+
+test("party B's metadata shows its own topic and no one else's", async () => {
+  const topics = await visibleTopics(clientAs(PARTY_B));
+  expect(topics).toEqual([partyTopic(PARTY_B)]);
+  expect(await visibleTopics(clientAs(PARTY_A))).toEqual([partyTopic(PARTY_A)]);
+  expect((await visibleTopics(adminKafka)).length).toBeGreaterThan(2);
+});
+
+test("party B is refused on party A's topic", async () => {
+  const sink = new LogCapture();
+  const b = clientAs(PARTY_B, passwords.get(PARTY_B), sink);
+  await expect(readAs(b, sink, `${partyGroupPrefix(PARTY_B)}${randomUUID()}`, partyTopic(PARTY_A), () => true)).rejects.toThrow(/Topic authorization failed/);
+  // nor through another party's consumer group, even on its own topic
+  const other = new LogCapture();
+  await expect(readAs(clientAs(PARTY_B, passwords.get(PARTY_B), other), other, `${partyGroupPrefix(PARTY_A)}${randomUUID()}`, partyTopic(PARTY_B), () => true)).rejects.toThrow(/Group authorization failed/);
+  // nor can it write anything anywhere
+  const writes = new LogCapture();
+  const producer = createProducer(clientAs(PARTY_B, passwords.get(PARTY_B), writes));
+  await producer.connect();
+  try {
+    // an idempotent producer first asks for a producer id, which takes WRITE on some topic: refused, fatal
+    await expect(producer.send({ topic: partyTopic(PARTY_A), messages: [{ key: 'x', value: Buffer.from('x') }] })).rejects.toThrow();
+    await reported(writes, /authorization failed/i);
+  } finally {
+    await producer.disconnect();
+  }
+});
+
+test('a wrong password is refused', async () => {
+  const sink = new LogCapture();
+  const intruder = clientAs(PARTY_A, `${passwords.get(PARTY_A)}-wrong`, sink);
+  await expect(visibleTopics(intruder)).rejects.toThrow();
+  await reported(sink, /Authentication failed.*invalid credentials/i);
+});
+
+test('the operator reads sat.dlq and visibility.unowned and no party topic', async () => {
+  const topics = await visibleTopics(clientAs(OPERATOR));
+  expect(topics.sort()).toEqual([TOPICS.dlq, TOPICS.unowned].sort());
+});
+
+describe('the services under their own principals', () => {
+  const apps: App[] = [];
+  let archive: Archive;
+
+  beforeAll(async () => {
+    // Start the suite's deployment at this file's load time: earlier runs' records are not its business.
+    for (const [stage, topic] of Object.entries(STAGE_INPUTS)) await advanceGroupToTime(adminKafka, `${GROUP_PREFIX}-${stage}`, topic, SUITE_LOADED_AT);
+    const principals = defaultServicePrincipals();
+    archive = await Archive.open(secureConfig(principals.archiver, passwords.get(principals.archiver)!));
+    const logger = createLogger('debug', 'isolation-services', logs);
+    // the archiver first: the fan-out reads the archive through it
+    for (const service of ['archiver', 'ownership-projector', 'projector', 'fan-out', 'alert-triage'] as ServiceName[]) {
+      expect(SERVICES).toContain(service);
+      const principal = principals[service as (typeof SERVICES)[number]];
+      const config = secureConfig(principal, passwords.get(principal)!);
+      apps.push(await startApp({ config, logger: logger.child({ principal }), services: [service], archive, onFatal: (error) => logs.lines.push(`FATAL ${service}: ${error.message}`) }));
+    }
+    await Promise.all(apps.map((app) => app.ready()));
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const app of apps.reverse()) await app.stop();
+    await archive?.close();
+  });
+
+  test("an audit event for a device owned by A reaches A's topic, and A alone reads it", async () => {
+    const now = Date.now();
+    const device = randomEui64();
+    const mpan = randomMpan();
+    const producer = createProducer(adminKafka);
+    await producer.connect();
+    const ids = await registerSchemas(codec);
+    const ownership = [
+      ownershipEvent({ type: 'DEVICE_ASSOCIATED', mpxn: mpan, deviceId: device, deviceType: 'ESME', effectiveFrom: now - 86_400_000 }),
+      ownershipEvent({ type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: PARTY_A, role: 'IS', effectiveFrom: now - 86_400_000 }),
+    ];
+    const event = auditEvent({ deviceId: device, originatorId: randomEui64(), originatorRole: 'OU', serviceReferenceVariant: '4.8.1', eventTime: now - 1000 });
+    try {
+      // upstream writers, here the super user
+      await producer.send({ topic: TOPICS.ownershipEvents, messages: ownership.map((e) => ({ key: e.mpxn, value: codec.encodeSync(ids.ownershipEvent, e) })) });
+      await new Promise((r) => setTimeout(r, 1500));
+      await producer.send({ topic: TOPICS.auditEvents, messages: [{ key: event.requestId, value: codec.encodeSync(ids.auditEvent, event) }] });
+    } finally {
+      await producer.disconnect();
+    }
+    const sink = new LogCapture();
+    const copies = await readAs(clientAs(PARTY_A, passwords.get(PARTY_A), sink), sink, `${partyGroupPrefix(PARTY_A)}${randomUUID()}`, partyTopic(PARTY_A), (records) => records.some((r) => r.eventId === event.eventId), 60_000);
+    const copy = copies.find((r) => r.eventId === event.eventId)!;
+    expect(copy).toMatchObject({ deviceId: device, recipientPartyId: PARTY_A, recipientRole: 'IS', originatorId: null });
+    // the archiver, under its principal, archived it too
+    const deadline = Date.now() + 30_000;
+    while ((await archive.find({ deviceId: device, eventId: event.eventId })).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect((await archive.find({ deviceId: device, eventId: event.eventId })).map((r) => r.recipientPartyId)).toEqual([PARTY_A]);
+    const fatal = logs.lines.filter((l) => l.startsWith('FATAL'));
+    expect(fatal).toEqual([]);
+    expect(logs.text).not.toMatch(/authoriz\w* fail/i);
+    for (const password of passwords.values()) expect(logs.text).not.toContain(password);
+  }, 120_000);
+});
