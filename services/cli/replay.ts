@@ -87,6 +87,7 @@ async function main(): Promise<number> {
       console.log(`replay ${args.replayId} had already finished: nothing published (${outcome.alreadyDone} records done by earlier runs)`);
       return 0;
     }
+    if (outcome.total === 0) console.log(`no archived copies of party ${args.range.partyId}${args.range.deviceId ? ` on device ${args.range.deviceId}` : ''} with eventTime in [${new Date(args.range.from).toISOString()}, ${new Date(args.range.to).toISOString()})`);
     console.log(summaryLine({ replayId: args.replayId, ...outcome }));
     if (!outcome.finished) console.log(`interrupted: run the same command again to continue`);
     return outcome.finished ? 0 : 130;

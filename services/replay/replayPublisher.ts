@@ -6,7 +6,7 @@
 import { sendBounded } from '../shared/boundedSend';
 import type { Config } from '../shared/config';
 import { TOPICS, partyTopic, type VisibilityRecord } from '../shared/contracts';
-import { createProducer, type Kafka, type Producer } from '../shared/kafka';
+import { createProducer, type Admin, type Kafka, type Producer } from '../shared/kafka';
 import type { Logger } from '../shared/logger';
 import { PartyTopics } from '../shared/partyTopics';
 import { AvroCodec, PARTY_TOPIC_SUBJECT } from '../shared/schemaRegistry';
@@ -28,8 +28,12 @@ export function replayTransactionalId(config: Config, replayId: string): string 
 }
 
 export class ReplayPublisher implements ReplaySink {
+  private partyTopicReady = false;
+
   private constructor(
     private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly partyTopics: PartyTopics,
     private readonly producer: Producer,
     private readonly codec: AvroCodec,
     private readonly schemaId: number,
@@ -38,7 +42,7 @@ export class ReplayPublisher implements ReplaySink {
     private readonly maxSendBytes: number,
   ) {}
 
-  /** Creates the topics if missing, registers the party schema, and fences earlier runs of this replay. */
+  /** Creates the progress topic if missing, registers the party schema, and fences earlier runs of this replay. */
   static async open(options: { config: Config; kafka: Kafka; codec: AvroCodec; logger: Logger; replayId: string; partyId: string }): Promise<ReplayPublisher> {
     const { config, kafka, codec, logger, replayId, partyId } = options;
     const admin = kafka.admin();
@@ -46,15 +50,16 @@ export class ReplayPublisher implements ReplaySink {
     try {
       const progress = topicLayout({ replicationFactor: config.topicReplicationFactor }).filter((t) => t.topic === TOPICS.replayProgress);
       await ensureTopics(admin, progress, logger);
-      await new PartyTopics(admin, config.topicReplicationFactor, logger).ensure([partyId]);
-    } finally {
+      // The fan-out's copies are registered under the record-name subject shared by party topics.
+      const schemaId = await codec.register('VisibilityRecord', PARTY_TOPIC_SUBJECT);
+      const producer = createProducer(kafka, replayTransactionalId(config, replayId));
+      await producer.connect();
+      const partyTopics = new PartyTopics(admin, config.topicReplicationFactor, logger);
+      return new ReplayPublisher(kafka, admin, partyTopics, producer, codec, schemaId, replayId, partyId, config.maxSendBytes);
+    } catch (error) {
       await admin.disconnect();
+      throw error;
     }
-    // The fan-out's copies are registered under the record-name subject shared by party topics.
-    const schemaId = await codec.register('VisibilityRecord', PARTY_TOPIC_SUBJECT);
-    const producer = createProducer(kafka, replayTransactionalId(config, replayId));
-    await producer.connect();
-    return new ReplayPublisher(kafka, producer, codec, schemaId, replayId, partyId, config.maxSendBytes);
   }
 
   async lastCheckpoint(): Promise<Checkpoint | null> {
@@ -76,6 +81,12 @@ export class ReplayPublisher implements ReplaySink {
   }
 
   async publish(records: VisibilityRecord[], checkpoint: Checkpoint): Promise<void> {
+    // The party's topic is made only when there is something to put on it (a mistyped party id
+    // with nothing archived creates no topic).
+    if (records.length > 0 && !this.partyTopicReady) {
+      await this.partyTopics.ensure([this.partyId]);
+      this.partyTopicReady = true;
+    }
     const transaction = await this.producer.transaction();
     try {
       // Keyed by device, encoded with the party schema id: exactly as the fan-out writes copies.
@@ -97,5 +108,6 @@ export class ReplayPublisher implements ReplaySink {
 
   async close(): Promise<void> {
     await this.producer.disconnect();
+    await this.admin.disconnect();
   }
 }

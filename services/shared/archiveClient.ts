@@ -54,7 +54,9 @@ export class HttpArchiveReader implements ArchiveReader, PartyArchiveReader {
   }
 
   private async getJson<T>(pathAndQuery: string): Promise<T> {
-    const response = await fetch(`${this.baseUrl}${pathAndQuery}`, { signal: AbortSignal.timeout(this.timeoutMs) });
+    const response = await fetch(`${this.baseUrl}${pathAndQuery}`, { signal: AbortSignal.timeout(this.timeoutMs) }).catch((error: Error) => {
+      throw new Error(`archive read at ${this.baseUrl} failed (is the archiver running there?): ${error.message}`);
+    });
     if (!response.ok) throw new Error(`archive read at ${this.baseUrl} answered ${response.status}`);
     return (await response.json()) as T;
   }
