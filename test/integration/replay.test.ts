@@ -208,7 +208,16 @@ test('bad arguments exit non-zero with a clear message and publish nothing', asy
   expect(replayed(await readParty(supplierR))).toEqual([]);
 });
 
-test('throughput: 20,000 archived copies replayed at full rate, each once', async () => {
+test('a replay keeps to its rate', async () => {
+  // 20 records at 20/s: batches of 5, the last one sent 0.75 s after the first.
+  const outcome = await replayInProcess({ partyId: supplierR, deviceId: device1, ...range }, 20);
+  expect(outcome).toMatchObject({ published: 20, finished: true });
+  expect(outcome.seconds).toBeGreaterThanOrEqual(0.75);
+  expect(outcome.seconds).toBeLessThan(10);
+  expect(sorted(replayed(await readParty(supplierR)).map((m) => m.value.eventId))).toEqual(sorted(idsOf(after)));
+});
+
+test('throughput: 20,000 archived copies replayed at full rate through the CLI and the archiver\'s HTTP route, each once', async () => {
   const party = randomEui64();
   const device = randomEui64();
   const start = now - 24 * HOUR;
@@ -217,10 +226,10 @@ test('throughput: 20,000 archived copies replayed at full rate, each once', asyn
     delivery: 'party',
   }));
   await harness.app.archive!.insert(rows);
-  const outcome = await replayInProcess({ partyId: party, from: start, to: now });
-  const rate = Math.round(outcome.published / outcome.seconds);
-  console.log(`replay throughput: ${outcome.published} records in ${outcome.seconds.toFixed(1)} s, ${rate} records/s`);
-  expect(outcome).toMatchObject({ published: 20_000, finished: true });
+  const run = await cli(['--party', party, '--from', String(start), '--to', String(now), '--rate', '100000', '--archiver-url', `http://127.0.0.1:${harness.app.httpPort}`]);
+  expect(run.status).toBe(0);
+  expect(run.stdout).toMatch(/published 20000, skipped 0, already done 0 \(of 20000\)/);
+  console.log(`replay throughput (CLI, archive over HTTP): ${run.stdout.trim().split('\n').pop()}`);
   const copies = await readTopic(harness.kafka, harness.codec, partyTopic(party), { toEnd: true, timeoutMs: 120_000 });
   expect(copies).toHaveLength(20_000);
   expect(new Set(copies.map((m) => m.value.eventId)).size).toBe(20_000);
