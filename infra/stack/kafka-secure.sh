@@ -15,7 +15,7 @@
 # provisioned through the admin API: `npm run provision:acls` (services/cli/provisionAcls.ts).
 #
 # Same helpers, jars and layout as infra/stack/kafka.sh (sourced), under $STACK_DIR/kafka-secure.
-# Environment: KAFKA_SECURE_HEAP_OPTS (default "-Xms64m -Xmx384m"), and kafka.sh's.
+# Environment: KAFKA_SECURE_HEAP_OPTS (default "-Xms32m -Xmx256m"), and kafka.sh's.
 set -euo pipefail
 
 KAFKA_SECURE_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,7 +26,7 @@ KAFKA__TEMPLATE="$KAFKA_SECURE_SCRIPT_DIR/../kafka/server-secure.properties"
 _stack_dir="${STACK_DIR:-$(cd "$KAFKA_SECURE_SCRIPT_DIR/../.." && pwd)/.stack}"
 KAFKA_SECURE_CREDENTIALS="$_stack_dir/kafka-secure/credentials.env"
 KAFKA__CLIENT_CONFIG="$_stack_dir/kafka-secure/admin.properties"
-KAFKA_HEAP_OPTS="${KAFKA_SECURE_HEAP_OPTS:--Xms64m -Xmx384m}"
+KAFKA_HEAP_OPTS="${KAFKA_SECURE_HEAP_OPTS:--Xms32m -Xmx256m}"
 
 # shellcheck source=kafka.sh
 source "$KAFKA_SECURE_SCRIPT_DIR/kafka.sh"

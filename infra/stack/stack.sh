@@ -13,6 +13,16 @@ mkdir -p "$STACK_DIR"
 step() { printf '\n== %s\n' "$*"; }
 elapsed() { echo "$(( $(date +%s) - START ))s"; }
 
+# The secured broker the isolation tests run on (SASL/SCRAM on 9094, ACLs; infra/stack/kafka-secure.sh).
+# STACK_SECURE_KAFKA=0 leaves it out of `up` (the tests that need it start it themselves).
+secure_kafka_start() {
+  if [ "${STACK_SECURE_KAFKA:-1}" = 0 ]; then
+    echo "kafka-secure: left out (STACK_SECURE_KAFKA=0)"
+  else
+    bash "$HERE/kafka-secure.sh" start
+  fi
+}
+
 archive_status() {
   if [ -n "${CLICKHOUSE_URL:-}" ]; then
     echo "clickhouse: server at $CLICKHOUSE_URL (CLICKHOUSE_URL)"
@@ -29,6 +39,7 @@ up() {
   bash "$HERE/redis.sh" install
   step "starting"
   bash "$HERE/kafka.sh" start
+  secure_kafka_start
   bash "$HERE/schema-registry.sh" start
   bash "$HERE/redis.sh" start
   step "provisioning topics and schemas"
@@ -40,11 +51,13 @@ up() {
 down() {
   bash "$HERE/redis.sh" stop || true
   bash "$HERE/schema-registry.sh" stop || true
+  bash "$HERE/kafka-secure.sh" stop || true
   bash "$HERE/kafka.sh" stop || true
 }
 
 status() {
   bash "$HERE/kafka.sh" status
+  bash "$HERE/kafka-secure.sh" status
   bash "$HERE/schema-registry.sh" status
   bash "$HERE/redis.sh" status
   archive_status

@@ -7,7 +7,10 @@
 //   them), hence DESCRIBE on those, never CREATE;
 // - the fan-out and alert triage create party topics on a party's first delivery (partyTopics.ts);
 // - the fan-out reads the archiver group's committed offsets (archiveFrontier.ts), the ownership
-//   projector replays its topics with throw-away reader groups (topicReader.ts).
+//   projector replays its topics with throw-away reader groups (topicReader.ts);
+// - an operator's replay (services/replay/) runs as its own principal: it writes party topics and
+//   its checkpoints on visibility.replay.progress in transactions `<TRANSACTIONAL_ID_PREFIX>-replay-<id>`,
+//   and reads the checkpoints back with a reader group. It reads the archive, not Kafka.
 // Idempotent producers need no IDEMPOTENT_WRITE: since Kafka 3.0 WRITE on a topic implies it (KIP-679).
 import { TOPICS, partyTopic } from '../shared/contracts';
 import { normaliseEui64 } from '../shared/identifiers';
@@ -26,7 +29,8 @@ export interface AclEntry {
   operation: Operation;
 }
 
-export const SERVICES = ['projector', 'ownership-projector', 'fan-out', 'archiver', 'alert-triage'] as const;
+/** The services, and the replay job, each under a principal of its own. */
+export const SERVICES = ['projector', 'ownership-projector', 'fan-out', 'archiver', 'alert-triage', 'replay'] as const;
 export type Service = (typeof SERVICES)[number];
 
 export interface Deployment {
@@ -70,6 +74,7 @@ const STAGES: Record<Service, Array<{ stage: string; input: string }>> = {
     { stage: 'alert-triage', input: TOPICS.alerts },
     { stage: 'alert-triggers', input: TOPICS.visibilityRecords },
   ],
+  replay: [],
 };
 
 /** Topics each service writes besides sat.dlq (literal names). */
@@ -79,10 +84,11 @@ const WRITES: Record<Service, string[]> = {
   'fan-out': [TOPICS.archive, TOPICS.unowned],
   archiver: [],
   'alert-triage': [],
+  replay: [TOPICS.replayProgress],
 };
 
 /** Services that write (and create) party topics. */
-const PARTY_WRITERS: ReadonlySet<Service> = new Set<Service>(['fan-out', 'alert-triage']);
+const PARTY_WRITERS: ReadonlySet<Service> = new Set<Service>(['fan-out', 'alert-triage', 'replay']);
 
 function entry(principal: string, resourceType: ResourceType, patternType: PatternType, resourceName: string, operation: Operation): AclEntry {
   return { principal: `User:${principal}`, resourceType, patternType, resourceName, operation };
@@ -102,13 +108,20 @@ export function serviceAcls(service: Service, principal: string, deployment: Dep
     add('GROUP', 'LITERAL', `${deployment.groupPrefix}-${stage}`, 'READ');
     add('TRANSACTIONAL_ID', 'PREFIXED', `${deployment.transactionalIdPrefix}-${stage}-`, 'WRITE', 'DESCRIBE');
   }
-  for (const topic of [TOPICS.dlq, ...WRITES[service]]) add('TOPIC', 'LITERAL', topic, 'WRITE');
+  // every stage dead-letters what it cannot parse; the replay has no input to refuse
+  for (const topic of [...(STAGES[service].length ? [TOPICS.dlq] : []), ...WRITES[service]]) add('TOPIC', 'LITERAL', topic, 'WRITE');
   if (PARTY_WRITERS.has(service)) add('TOPIC', 'PREFIXED', TOPICS.partyPrefix, 'WRITE', 'CREATE');
   // the archive frontier: how far the archiver has committed (archiveFrontier.ts)
   if (service === 'fan-out') add('GROUP', 'LITERAL', `${deployment.groupPrefix}-archiver`, 'DESCRIBE');
   // a rebuild of an empty store replays sat.ownership.events and the changelog with reader groups
   if (service === 'ownership-projector') {
     add('TOPIC', 'LITERAL', TOPICS.ownershipFacts, 'READ');
+    add('GROUP', 'PREFIXED', READER_GROUP_PREFIX, 'READ', 'DELETE');
+  }
+  // the replay's transactions (one id per replay) and its checkpoints, read back to resume
+  if (service === 'replay') {
+    add('TRANSACTIONAL_ID', 'PREFIXED', `${deployment.transactionalIdPrefix}-replay-`, 'WRITE', 'DESCRIBE');
+    add('TOPIC', 'LITERAL', TOPICS.replayProgress, 'READ');
     add('GROUP', 'PREFIXED', READER_GROUP_PREFIX, 'READ', 'DELETE');
   }
   return acls;
