@@ -132,7 +132,11 @@ async function readAs(kafka: Kafka, sink: LogCapture, groupId: string, topic: st
 
 beforeAll(async () => {
   // idempotent: already up when stack:up started it, about 15 s otherwise
-  execFileSync('bash', [SECURE_SCRIPT, 'start'], { stdio: 'ignore' });
+  try {
+    execFileSync('bash', [SECURE_SCRIPT, 'start'], { stdio: 'pipe', encoding: 'utf8' });
+  } catch (error) {
+    throw new Error(`the secured broker did not start: ${String((error as { stderr?: string }).stderr ?? error)}`);
+  }
   const env = adminEnv();
   admin = secureConfig(env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD);
   adminKafka = createKafka(admin, createLogger('warn', 'isolation-admin', logs), 'isolation-admin');
