@@ -1,6 +1,7 @@
 // A stage that owns partitions with records waiting, yet has committed nothing for a long time,
 // is stuck in a way nothing else reports (seen: a restarted member that rejoined, fenced its
-// transactional ids, then neither consumed nor committed, silently, while heartbeating). The watch
+// transactional ids, then neither consumed nor committed, silently, while heartbeating; the cause,
+// found later, was a transaction the broker left open on __consumer_offsets, see kafka.sh hanging). The watch
 // asks the broker for the stage's lag only after such a quiet spell, and calls `onStuck` when
 // there is lag: the process exits and its supervisor starts a fresh one.
 

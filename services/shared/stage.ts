@@ -298,7 +298,9 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     owned: () => [...assignment],
     lastProgressAt: () => Math.max(commits.lastCommitAt, assignedAt),
     lag: (partitions) => groupLag(kafka, definition.groupId, definition.topic, partitions),
-    onStuck: (error) => stopForGood(error, 'stage made no progress while records wait'),
+    // If restarts do not help either, the usual cause is a transaction the broker left open on the
+    // input or on __consumer_offsets (README, "Hanging transactions"): `infra/stack/kafka.sh hanging`.
+    onStuck: (error) => stopForGood(error, 'stage made no progress while records wait; if this repeats after restarts, look for a hanging transaction (kafka-transactions find-hanging)'),
   });
   watch.start(Math.min(5_000, definition.stuckExitMs ?? DEFAULT_STUCK_EXIT_MS));
   log.info({ topic: definition.topic, groupId: definition.groupId }, 'stage started');
