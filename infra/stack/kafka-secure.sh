@@ -15,13 +15,14 @@
 # provisioned through the admin API: `npm run provision:acls` (services/cli/provisionAcls.ts).
 #
 # Same helpers, jars and layout as infra/stack/kafka.sh (sourced), under $STACK_DIR/kafka-secure.
-# Environment: KAFKA_SECURE_HEAP_OPTS (default "-Xms32m -Xmx256m"), and kafka.sh's.
+# Environment: KAFKA_SECURE_PORT (9094), KAFKA_SECURE_CONTROLLER_PORT (9095), KAFKA_SECURE_HEAP_OPTS
+# (default "-Xms32m -Xmx256m"), and kafka.sh's.
 set -euo pipefail
 
 KAFKA_SECURE_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 KAFKA__NAME=kafka-secure
-KAFKA_PORT=9094
-KAFKA_CONTROLLER_PORT=9095
+KAFKA_PORT="${KAFKA_SECURE_PORT:-9094}"
+KAFKA_CONTROLLER_PORT="${KAFKA_SECURE_CONTROLLER_PORT:-9095}"
 KAFKA__TEMPLATE="$KAFKA_SECURE_SCRIPT_DIR/../kafka/server-secure.properties"
 _stack_dir="${STACK_DIR:-$(cd "$KAFKA_SECURE_SCRIPT_DIR/../.." && pwd)/.stack}"
 KAFKA_SECURE_CREDENTIALS="$_stack_dir/kafka-secure/credentials.env"
@@ -55,7 +56,8 @@ kafka_secure__credentials() {
 
 # kafka.sh's hook: the passwords into the generated server.properties, which only the owner may read.
 kafka__render() {
-  sed -e "s|@ADMIN_PASSWORD@|$KAFKA_SECURE_ADMIN_PASSWORD|g" -e "s|@CONTROLLER_PASSWORD@|$KAFKA_SECURE_CONTROLLER_PASSWORD|g"
+  sed -e "s|@ADMIN_PASSWORD@|$KAFKA_SECURE_ADMIN_PASSWORD|g" -e "s|@CONTROLLER_PASSWORD@|$KAFKA_SECURE_CONTROLLER_PASSWORD|g" \
+    -e "s|127.0.0.1:9094|$KAFKA_HOST:$KAFKA_PORT|g" -e "s|127.0.0.1:9095|$KAFKA_HOST:$KAFKA_CONTROLLER_PORT|g"
 }
 
 kafka_secure_start() {

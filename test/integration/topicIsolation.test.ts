@@ -26,7 +26,6 @@ import { LogCapture } from '../support/pipeline';
 
 const SUITE_LOADED_AT = Date.now();
 const SECURE_SCRIPT = path.join(REPO_ROOT, 'infra/stack/kafka-secure.sh');
-const SECURE_BROKER = '127.0.0.1:9094';
 /** The secured broker serves this suite alone; its deployment and parties are the suite's own. */
 const GROUP_PREFIX = 'srv-visibility-isolation';
 const PARTY_A = '90-B3-D5-1F-15-0A-00-0A';
@@ -40,10 +39,12 @@ function adminEnv(): Record<string, string> {
   return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
+let secureBrokers = '';
+
 function secureConfig(username: string, password: string, env: Record<string, string> = {}): Config {
   return loadConfig({
     ...process.env,
-    KAFKA_BROKERS: SECURE_BROKER,
+    KAFKA_BROKERS: secureBrokers,
     KAFKA_SECURITY_PROTOCOL: 'sasl_plaintext',
     KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
     KAFKA_SASL_USERNAME: username,
@@ -138,6 +139,7 @@ beforeAll(async () => {
     throw new Error(`the secured broker did not start: ${String((error as { stderr?: string }).stderr ?? error)}`);
   }
   const env = adminEnv();
+  secureBrokers = env.KAFKA_BROKERS;
   admin = secureConfig(env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD);
   adminKafka = createKafka(admin, createLogger('warn', 'isolation-admin', logs), 'isolation-admin');
   // The contract's topics, as provisioning makes them on a real cluster (the services may not create them).
