@@ -83,14 +83,25 @@
 
   // ---- signed in / out ----
 
-  function showSignedIn(token) {
-    const claims = claimsOf(token) ?? {};
-    $('who-party').textContent = typeof claims.sub === 'string' ? claims.sub : 'unknown party';
-    $('who-operator').hidden = !isOperator(claims);
+  function showSignedIn(subject, operator) {
+    $('who-party').textContent = subject;
+    $('who-operator').hidden = !operator;
     $('who').hidden = false;
     $('sign-in').hidden = true;
     $('lookup').hidden = false;
     $('alerts').hidden = false;
+  }
+
+  /** Who the token names, as the server verified it (GET /v1/me); the unverified claims if it cannot say. */
+  async function confirmIdentity(token) {
+    const claims = claimsOf(token) ?? {};
+    const fallback = { subject: typeof claims.sub === 'string' ? claims.sub : 'unknown party', operator: isOperator(claims) };
+    const answer = await apiGet('/v1/me');
+    if (answer.status === 200 && answer.body && typeof answer.body.subject === 'string') {
+      return { subject: answer.body.subject, operator: answer.body.operator === true };
+    }
+    if (answer.status === 401) return { rejected: serverMessage(answer.body) };
+    return fallback;
   }
 
   function showSignedOut() {
@@ -117,7 +128,7 @@
     $('token').focus();
   }
 
-  $('sign-in-form').addEventListener('submit', (event) => {
+  $('sign-in-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const token = $('token').value.trim().replace(/^Bearer\s+/i, '');
     if (!token) {
@@ -142,9 +153,26 @@
       showError('This browser does not allow the page to keep the token (session storage is blocked).');
       return;
     }
+    say('Checking the token…');
+    let identity;
+    try {
+      identity = await confirmIdentity(token);
+    } catch {
+      sessionStorage.removeItem(TOKEN_KEY);
+      say('');
+      showError('Could not reach the lookup service. Check the connection and try again.');
+      return;
+    }
+    if (identity.rejected) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      say('');
+      showError(`That token was not accepted (${identity.rejected}). Check it, or ask for a new one.`);
+      $('token').focus();
+      return;
+    }
     showError('');
-    showSignedIn(token);
-    say('Signed in.');
+    showSignedIn(identity.subject, identity.operator);
+    say(`Signed in as ${identity.subject}.`);
     $('device-id').focus();
   });
 
@@ -488,6 +516,15 @@
 
   fillLegend();
   const token = storedToken();
-  if (token && claimsOf(token)) showSignedIn(token);
-  else showSignedOut();
+  const claims = token ? claimsOf(token) : null;
+  if (token && claims) {
+    // Shown at once from the stored token, then confirmed by the server (a reload keeps the sign-in).
+    showSignedIn(typeof claims.sub === 'string' ? claims.sub : 'unknown party', isOperator(claims));
+    confirmIdentity(token).then(
+      (identity) => (identity.rejected ? handleUnauthorized() : showSignedIn(identity.subject, identity.operator)),
+      () => {
+        /* unreachable now: the first lookup will say so */
+      },
+    );
+  } else showSignedOut();
 })();
