@@ -18,7 +18,10 @@ import { drained, readTopic, useHarness, waitFor, type ReadMessage } from '../su
 
 const HOUR = 3600_000;
 const CLI = path.join(REPO_ROOT, 'dist', 'services', 'cli', 'replay.js');
-const harness = useHarness();
+// A deployment of its own: suites run by others on the shared stack at the same time use the
+// default test deployment, whose groups would otherwise share this suite's partitions.
+const GROUP_PREFIX = 'srv-visibility-test-replay';
+const harness = useHarness({ env: { GROUP_PREFIX } });
 
 const now = Date.now();
 const cos = now - 10 * HOUR;
@@ -31,7 +34,7 @@ const range = { from: now - 48 * HOUR, to: now };
 const secret = (n: number) => Buffer.from(`<sr:Body><sr:Tariff>REPLAY-SECRET-${n}</sr:Tariff></sr:Body>`);
 
 function cliEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, GROUP_PREFIX: 'srv-visibility-test', LOG_LEVEL: 'warn' };
+  return { ...process.env, GROUP_PREFIX, LOG_LEVEL: 'warn' };
 }
 
 /** Runs the CLI to its end, asynchronously: the archiver it reads through runs in this process. */
