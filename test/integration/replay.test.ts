@@ -163,7 +163,8 @@ test('a replay killed with kill -9 mid-way and run again publishes each record e
   expect(killedAt.done).toBe(false);
 
   const rerun = await cli(args);
-  expect(rerun.stderr).toBe('');
+  // Warnings may appear (the client retrying while the broker aborts the killed run's open transaction); errors may not.
+  expect(rerun.stderr).not.toMatch(/replay failed|"level":(50|60)/);
   expect(rerun.status).toBe(0);
   const line = /published (\d+), skipped 0, already done (\d+) \(of 60\)/.exec(rerun.stdout);
   expect(line).not.toBeNull();
@@ -171,7 +172,8 @@ test('a replay killed with kill -9 mid-way and run again publishes each record e
   expect(doneBefore).toBeGreaterThanOrEqual(killedAt.published);
   expect(doneBefore).toBeLessThan(60);
   expect(publishedNow + doneBefore).toBe(60);
-  console.log(`killed after a checkpoint of ${killedAt.published}; the rerun found ${doneBefore} done and published ${publishedNow}`);
+  const fencedOpen = /concurrent operation on the same transaction/.test(rerun.stderr);
+  console.log(`killed after a checkpoint of ${killedAt.published}${fencedOpen ? ', inside an open transaction (the rerun waited for its abort)' : ''}; the rerun found ${doneBefore} done and published ${publishedNow}`);
 
   const third = await cli(args);
   expect(third.status).toBe(0);
