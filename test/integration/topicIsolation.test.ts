@@ -2,18 +2,19 @@
 // StandardAuthorizer, nothing allowed without an ACL; infra/stack/kafka-secure.sh), provisioned by
 // services/cli/provisionAcls.ts. Party B is refused on party A's topic and sees no one else's in its
 // metadata; A reads its own; a wrong password is refused; and the five services, each under its own
-// principal with only its ACLs, still deliver an audit event to the device's owner.
+// principal with only its ACLs, still deliver: A's copy and alert context to A, an unowned record and
+// a bad input record to the operator, A's copy to the archive.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startApp, type App, type ServiceName } from '../../services/app';
-import { SERVICES, defaultServicePrincipals, partyGroupPrefix } from '../../services/cli/aclPlan';
+import { SERVICES, defaultServicePrincipals, operatorGroupPrefix, partyGroupPrefix } from '../../services/cli/aclPlan';
 import { provisionAccess, readCredentials } from '../../services/cli/provisionAcls';
 import { Archive } from '../../services/shared/archive';
 import { loadConfig, type Config } from '../../services/shared/config';
-import { TOPICS, partyTopic, type VisibilityRecord } from '../../services/shared/contracts';
+import { TOPICS, partyTopic, type AlertContext, type AlertEvent, type VisibilityRecord } from '../../services/shared/contracts';
 import { STAGE_INPUTS, advanceGroupToTime } from '../../services/shared/groups';
 import { createKafka, createProducer, type Kafka } from '../../services/shared/kafka';
 import { createLogger } from '../../services/shared/logger';
@@ -21,7 +22,7 @@ import { REPO_ROOT } from '../../services/shared/paths';
 import { registerSchemas } from '../../services/shared/runtime';
 import { AvroCodec, createSchemaRegistry } from '../../services/shared/schemaRegistry';
 import { ensureTopics, topicLayout } from '../../services/shared/topics';
-import { auditEvent, ownershipEvent, randomEui64, randomMpan } from '../support/fixtures';
+import { auditEvent, ownershipEvent, randomEui64, randomMpan, uniqueId } from '../support/fixtures';
 import { LogCapture } from '../support/pipeline';
 
 const SUITE_LOADED_AT = Date.now();
@@ -52,7 +53,8 @@ function secureConfig(username: string, password: string, env: Record<string, st
     GROUP_PREFIX,
     ARCHIVE_PATH: path.join(WORK, 'archive'),
     HTTP_PORT: '0',
-    OWNERSHIP_WAIT_MS: '60000',
+    OWNERSHIP_WAIT_MS: '3000',
+    ALERT_WAIT_MS: '3000',
     PENDING_SCAN_MS: '250',
     LOG_LEVEL: 'debug',
     ...env,
@@ -92,35 +94,40 @@ async function visibleTopics(kafka: Kafka): Promise<string[]> {
   }
 }
 
+interface RawMessage {
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
 /**
  * Reads a topic with `kafka` (whose client reports to `sink`) in group `groupId` until `done` holds;
  * rejects as soon as the client reports an authorization error (it would only retry for ever).
  */
-async function readAs(kafka: Kafka, sink: LogCapture, groupId: string, topic: string, done: (records: VisibilityRecord[]) => boolean, timeoutMs = 30_000): Promise<VisibilityRecord[]> {
-  const records: VisibilityRecord[] = [];
+async function readAs(kafka: Kafka, sink: LogCapture, groupId: string, topic: string, done: (messages: RawMessage[]) => boolean, timeoutMs = 30_000): Promise<RawMessage[]> {
+  const messages: RawMessage[] = [];
   const consumer = kafka.consumer({ kafkaJS: { groupId, fromBeginning: true, autoCommit: false } });
   await consumer.connect();
   try {
-    return await new Promise<VisibilityRecord[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out reading ${topic} after ${timeoutMs} ms (${records.length} records)`)), timeoutMs);
+    return await new Promise<RawMessage[]>((resolve, reject) => {
+      const timer = setTimeout(() => finish(new Error(`timed out reading ${topic} after ${timeoutMs} ms (${messages.length} records)`)), timeoutMs);
       const refused = setInterval(() => {
         const line = sink.lines.find((l) => /authorization failed/i.test(l));
         if (line) finish(new Error(`refused: ${(JSON.parse(line) as { msg: string }).msg.split('\n')[0]}`));
       }, 100);
-      const finish = (error?: unknown) => {
+      function finish(error?: unknown): void {
         clearTimeout(timer);
         clearInterval(refused);
         if (error) reject(error);
-        else resolve(records);
-      };
+        else resolve(messages);
+      }
       consumer
         .subscribe({ topics: [topic] })
         .then(() =>
           consumer.run({
             eachMessage: async ({ message }) => {
-              await codec.prefetch([message.value]);
-              records.push(codec.decodeSync<VisibilityRecord>(message.value, 'VisibilityRecord').value);
-              if (done(records)) finish();
+              const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+              messages.push({ value: message.value, headers });
+              if (done(messages)) finish();
             },
           }),
         )
@@ -129,6 +136,21 @@ async function readAs(kafka: Kafka, sink: LogCapture, groupId: string, topic: st
   } finally {
     await consumer.disconnect();
   }
+}
+
+/** The party copies (VisibilityRecord) and alert contexts among a party topic's messages. */
+async function decodeParty(messages: RawMessage[]): Promise<{ copies: VisibilityRecord[]; contexts: AlertContext[] }> {
+  const ids = await registerSchemas(codec);
+  await codec.prefetch(messages.map((m) => m.value));
+  const isContext = (m: RawMessage) => m.value !== null && m.value.readInt32BE(1) === ids.alertContext;
+  return {
+    copies: messages.filter((m) => !isContext(m)).map((m) => codec.decodeSync<VisibilityRecord>(m.value, 'VisibilityRecord').value),
+    contexts: messages.filter(isContext).map((m) => codec.decodeSync<AlertContext>(m.value, 'AlertContext').value),
+  };
+}
+
+function eventIdIn(raw: Buffer | null, eventId: string): boolean {
+  return raw !== null && raw.includes(Buffer.from(eventId));
 }
 
 beforeAll(async () => {
@@ -231,37 +253,66 @@ describe('the services under their own principals', () => {
     await archive?.close();
   });
 
-  test("an audit event for a device owned by A reaches A's topic, and A alone reads it", async () => {
+  test("A's copy and A's alert context reach A's topic alone; an unowned record and a bad one reach the operator", async () => {
     const now = Date.now();
     const device = randomEui64();
+    const stray = randomEui64();
     const mpan = randomMpan();
-    const producer = createProducer(adminKafka);
-    await producer.connect();
     const ids = await registerSchemas(codec);
     const ownership = [
       ownershipEvent({ type: 'DEVICE_ASSOCIATED', mpxn: mpan, deviceId: device, deviceType: 'ESME', effectiveFrom: now - 86_400_000 }),
       ownershipEvent({ type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: PARTY_A, role: 'IS', effectiveFrom: now - 86_400_000 }),
     ];
     const event = auditEvent({ deviceId: device, originatorId: randomEui64(), originatorRole: 'OU', serviceReferenceVariant: '4.8.1', eventTime: now - 1000 });
+    const unowned = auditEvent({ deviceId: stray, originatorId: randomEui64(), eventTime: now - 1000 });
+    const garbage = Buffer.from(`not avro ${uniqueId('garbage')}`);
+    const alert: AlertEvent = { alertId: uniqueId('alert'), alertCode: '0x8F1C', alertKind: 'DEVICE', deviceId: device, eventTime: now, requestId: event.requestId, recipientId: PARTY_A, payload: Buffer.from('alert-payload') };
+    // the upstream writers, here the super user
+    const producer = createProducer(adminKafka);
+    await producer.connect();
     try {
-      // upstream writers, here the super user
       await producer.send({ topic: TOPICS.ownershipEvents, messages: ownership.map((e) => ({ key: e.mpxn, value: codec.encodeSync(ids.ownershipEvent, e) })) });
       await new Promise((r) => setTimeout(r, 1500));
-      await producer.send({ topic: TOPICS.auditEvents, messages: [{ key: event.requestId, value: codec.encodeSync(ids.auditEvent, event) }] });
+      await producer.send({ topic: TOPICS.auditEvents, messages: [event, unowned].map((e) => ({ key: e.requestId, value: codec.encodeSync(ids.auditEvent, e) })) });
+      await producer.send({ topic: TOPICS.auditEvents, messages: [{ key: null, value: garbage }] });
     } finally {
       await producer.disconnect();
     }
-    const sink = new LogCapture();
-    const copies = await readAs(clientAs(PARTY_A, passwords.get(PARTY_A), sink), sink, `${partyGroupPrefix(PARTY_A)}${randomUUID()}`, partyTopic(PARTY_A), (records) => records.some((r) => r.eventId === event.eventId), 60_000);
-    const copy = copies.find((r) => r.eventId === event.eventId)!;
-    expect(copy).toMatchObject({ deviceId: device, recipientPartyId: PARTY_A, recipientRole: 'IS', originatorId: null });
-    // the archiver, under its principal, archived it too
+
+    const a = new LogCapture();
+    const partyA = clientAs(PARTY_A, passwords.get(PARTY_A), a);
+    const readA = (done: (m: RawMessage[]) => boolean) => readAs(partyA, a, `${partyGroupPrefix(PARTY_A)}${randomUUID()}`, partyTopic(PARTY_A), done, 60_000);
+    const { copies } = await decodeParty(await readA((m) => m.some((r) => eventIdIn(r.value, event.eventId))));
+    expect(copies.find((r) => r.eventId === event.eventId)).toMatchObject({ deviceId: device, recipientPartyId: PARTY_A, recipientRole: 'IS', originatorId: null });
+
+    // alert triage, under its principal, writes A's alert context beside the copy
+    const alerts = createProducer(adminKafka);
+    await alerts.connect();
+    try {
+      await alerts.send({ topic: TOPICS.alerts, messages: [{ key: device, value: codec.encodeSync(ids.alertEvent, alert) }] });
+    } finally {
+      await alerts.disconnect();
+    }
+    const { contexts } = await decodeParty(await readA((m) => m.some((r) => eventIdIn(r.value, alert.alertId))));
+    expect(contexts.find((c) => c.alertId === alert.alertId)).toMatchObject({ deviceId: device, recipientPartyId: PARTY_A });
+
+    // the operator reads records nobody owns (after OWNERSHIP_WAIT_MS) and the DLQ
+    const o = new LogCapture();
+    const operator = clientAs(OPERATOR, passwords.get(OPERATOR), o);
+    const strays = await readAs(operator, o, `${operatorGroupPrefix(OPERATOR)}${randomUUID()}`, TOPICS.unowned, (m) => m.some((r) => eventIdIn(r.value, unowned.eventId)), 60_000);
+    expect(strays.filter((m) => eventIdIn(m.value, unowned.eventId))).toHaveLength(1);
+    const letters = await readAs(operator, o, `${operatorGroupPrefix(OPERATOR)}${randomUUID()}`, TOPICS.dlq, (m) => m.some((r) => r.value?.equals(garbage)), 60_000);
+    expect(letters.find((m) => m.value?.equals(garbage))?.headers).toMatchObject({ 'dlq.reason': 'UNDECODABLE', 'dlq.source.topic': TOPICS.auditEvents });
+
+    // the archiver, under its principal, archived A's copy
     const deadline = Date.now() + 30_000;
     while ((await archive.find({ deviceId: device, eventId: event.eventId })).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     expect((await archive.find({ deviceId: device, eventId: event.eventId })).map((r) => r.recipientPartyId)).toEqual([PARTY_A]);
-    const fatal = logs.lines.filter((l) => l.startsWith('FATAL'));
-    expect(fatal).toEqual([]);
+
+    // party B saw none of it, and no service was refused anything it needed
+    expect(await visibleTopics(clientAs(PARTY_B))).toEqual([partyTopic(PARTY_B)]);
+    expect(logs.lines.filter((l) => l.startsWith('FATAL'))).toEqual([]);
     expect(logs.text).not.toMatch(/authoriz\w* fail/i);
     for (const password of passwords.values()) expect(logs.text).not.toContain(password);
-  }, 120_000);
+  }, 180_000);
 });
