@@ -13,9 +13,15 @@ import type { RunningStage } from './shared/stage';
 import { Archive, type ArchiveReader } from './shared/archive';
 import { HttpArchiveReader } from './shared/archiveClient';
 import { ConfigError } from './shared/config';
+import type { ActivityReader } from './shared/archiveActivity';
+import { OwnershipReader } from './shared/ownershipStore';
+import { ACTIVITY_ROUTE_PREFIX, activityRoute } from './archiver/activityRoute';
+import { HttpActivityReader } from './lookup/activityClient';
+import { startLookup, type RunningLookup } from './lookup/lookupService';
 
-export type ServiceName = 'projector' | 'ownership-projector' | 'archiver' | 'fan-out' | 'alert-triage';
-export const ALL_SERVICES: ServiceName[] = ['ownership-projector', 'projector', 'archiver', 'fan-out', 'alert-triage'];
+export type ServiceName = 'projector' | 'ownership-projector' | 'archiver' | 'fan-out' | 'alert-triage' | 'lookup';
+// The lookup after the archiver: in one process it reads the archiver's archive.
+export const ALL_SERVICES: ServiceName[] = ['ownership-projector', 'projector', 'archiver', 'fan-out', 'alert-triage', 'lookup'];
 
 export interface App {
   runtime: Runtime;
@@ -23,6 +29,8 @@ export interface App {
   httpPort: number;
   fanOut?: RunningFanOut;
   alertTriage?: RunningAlertTriage;
+  /** The lookup API, when this process runs it (its port: lookup.port). */
+  lookup?: RunningLookup;
   /** The archive, when this process runs the archiver. */
   archive?: Archive;
   stages: Partial<Record<ServiceName, RunningStage>>;
@@ -46,6 +54,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const stages: App['stages'] = {};
   let fanOut: RunningFanOut | undefined;
   let alertTriage: RunningAlertTriage | undefined;
+  let lookup: RunningLookup | undefined;
   let archive: Archive | undefined = options.archive;
 
   const services = options.services ?? ALL_SERVICES;
@@ -65,7 +74,16 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
         http.addRoute('/archive', archiveRoute(store));
         // Before the /internal/archive/ prefix, which would otherwise take it (first prefix wins).
         http.addRoute(PARTY_RANGE_PATH, partyRangeRoute(store));
+        // Before the /internal/archive/ prefix, which would otherwise take it (first prefix wins).
+        http.addRoute(ACTIVITY_ROUTE_PREFIX, activityRoute(store));
         http.addRoute('/internal/archive/', archiveReaderRoute(store));
+      } else if (service === 'lookup') {
+        const lookupArchive = await archiveForLookup(archive, shutdown, runtime.config);
+        const lookupRedis = await runtime.redis('lookup');
+        const running = (lookup = await startLookup({ config, logger, metrics, archive: lookupArchive, ownership: new OwnershipReader(lookupRedis) }));
+        http.addHealthCheck('lookup:redis', async () => (await lookupRedis.ping()) === 'PONG');
+        shutdown.add(service, () => running.stop());
+        continue; // not a consumer stage
       } else if (service === 'alert-triage') {
         alertTriage = await startAlertTriage(runtime);
         stages[service] = alertTriage;
@@ -101,6 +119,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     httpPort,
     fanOut,
     alertTriage,
+    lookup,
     archive,
     stages,
     ready: async () => {
@@ -123,6 +142,18 @@ async function archiveForFanOut(local: Archive | undefined, shutdown: Shutdown, 
   }
   if (config.archiveQueryUrl) return new HttpArchiveReader(config.archiveQueryUrl);
   throw new ConfigError('the fan-out reads the archive: run the archiver in the same process, or set CLICKHOUSE_URL (a server), or ARCHIVE_QUERY_URL (the archiver\'s HTTP address)');
+}
+
+/** What the lookup reads the archive through: as the fan-out, plus the archiver's lookup routes over HTTP. */
+async function archiveForLookup(local: Archive | undefined, shutdown: Shutdown, config: Runtime['config']): Promise<ActivityReader> {
+  if (local) return local;
+  if (config.clickhouseUrl) {
+    const server = await Archive.open(config);
+    shutdown.add('lookup archive', () => server.close());
+    return server;
+  }
+  if (config.archiveQueryUrl) return new HttpActivityReader(config.archiveQueryUrl);
+  throw new ConfigError('the lookup reads the archive: run the archiver in the same process, or set CLICKHOUSE_URL (a server), or ARCHIVE_QUERY_URL (the archiver\'s HTTP address)');
 }
 
 export async function main(services: ServiceName[] = ALL_SERVICES): Promise<void> {

@@ -45,6 +45,8 @@ up() {
   bash "$HERE/redis.sh" start
   step "provisioning topics and schemas"
   (cd "$ROOT" && node dist/services/cli/provision.js)
+  step "lookup API signing key (only if missing)"
+  (cd "$ROOT" && node dist/services/cli/lookupKeys.js)
   step "stack up in $(elapsed)"
   status
 }

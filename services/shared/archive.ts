@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { VisibilityRecord } from './contracts';
 import type { Config } from './config';
 import { REPO_ROOT } from './paths';
+import { activitySql, seenSql, type ActivityQuery, type ActivityReader, type ActivityRow, type SeenQuery } from './archiveActivity';
 
 const DDL_PATH = path.join(REPO_ROOT, 'infra', 'clickhouse', 'archive.sql');
 
@@ -156,7 +157,7 @@ export function partyRangeFilter(range: PartyRange, after?: PartyRowKey): { wher
   return { where: where.join(' AND '), params };
 }
 
-export class Archive implements ArchiveReader, PartyArchiveReader {
+export class Archive implements ArchiveReader, PartyArchiveReader, ActivityReader {
   private constructor(
     private readonly engine: Engine,
     readonly kind: 'embedded' | 'server',
@@ -240,6 +241,18 @@ export class Archive implements ArchiveReader, PartyArchiveReader {
     const sql = `SELECT ${SELECT_COLUMNS} FROM visibility_archive FINAL WHERE ${where}
       ORDER BY eventTime, eventId, deviceId LIMIT ${Math.min(Math.max(Math.floor(limit), 1), 100_000)}`;
     return (await this.engine.query<Row>(sql, params)).map(fromRow);
+  }
+
+  /** One page of a device's activity for the lookup API (shared/archiveActivity.ts). */
+  async activity(query: ActivityQuery): Promise<ActivityRow[]> {
+    const { sql, params } = activitySql(query, SELECT_COLUMNS);
+    const rows = await this.engine.query<Row & { beforeOwnership: number | boolean }>(sql, params);
+    return rows.map(({ beforeOwnership, ...row }) => ({ ...fromRow(row), beforeOwnership: Boolean(Number(beforeOwnership)) }));
+  }
+
+  async seen(query: SeenQuery): Promise<boolean> {
+    const { sql, params } = seenSql(query);
+    return (await this.engine.query(sql, params)).length > 0;
   }
 
   async count(): Promise<number> {

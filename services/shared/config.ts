@@ -27,6 +27,7 @@ export interface Config {
   /** A ClickHouse server; undefined means the embedded engine (chdb) at archivePath. */
   clickhouseUrl: string | undefined;
   archivePath: string;
+  /** The archive's TTL in days; the default covers the lookup's three calendar months (92 days at most) and a day of margin. */
   archiveRetentionDays: number;
   /**
    * The archiver's HTTP base URL, where a fan-out in another process reads the archive when it has
@@ -83,6 +84,25 @@ export interface Config {
   kafkaInstanceId?: string;
   /** librdkafka debug contexts (KAFKA_DEBUG, e.g. "cgrp,eos"); logged at debug level. Unset: none. */
   kafkaDebug?: string;
+  /** The lookup API's address (LOOKUP_HOST:LOOKUP_PORT); port 0 picks a free port. */
+  lookupHost: string;
+  lookupPort: number;
+  /** The key set bearer tokens are verified against: a JWKS file or an http(s) URL (default: the local stack's). */
+  lookupJwks: string;
+  /** Required `iss` and `aud` of bearer tokens. */
+  lookupIssuer: string;
+  lookupAudience: string;
+  /** Requests one party (token `sub`) may make per LOOKUP_RATE_WINDOW_MS; then 429. */
+  lookupRateLimit: number;
+  lookupRateWindowMs: number;
+  /** How far back the lookup serves, in ms; undefined = three calendar months (the Smart Energy Code's floor). */
+  lookupWindowMs: number | undefined;
+  /** Whether a device's current owner also sees the device's records from before it gained it (BEFORE_OWNERSHIP). */
+  lookupBeforeOwnership: boolean;
+  /** Key of the cursors' HMAC, shared by every lookup instance; unset: a random key per process. */
+  lookupCursorSecret: string | undefined;
+  /** The local stack's state directory ($STACK_DIR, default <repo>/.stack): the development signing key lives there. */
+  stackDir: string;
 }
 
 export class ConfigError extends Error {
@@ -196,6 +216,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (!/^[^\s:]+:[0-9]{1,5}$/.test(broker)) throw new ConfigError(`KAFKA_BROKERS entry "${broker}" is not host:port`);
   }
   const logLevel = oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
+  const stackDir = path.resolve(text(env, 'STACK_DIR', path.join(REPO_ROOT, '.stack')));
   const disclosure = oneOf(env, 'ORIGINATOR_DISCLOSURE', DISCLOSURE, 'own-requests');
   return {
     kafkaBrokers: brokers,
@@ -205,7 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!,
     clickhouseUrl: url(env, 'CLICKHOUSE_URL', undefined, ['http:', 'https:']),
     archivePath: path.resolve(text(env, 'ARCHIVE_PATH', path.join(REPO_ROOT, '.stack', 'archive'))),
-    archiveRetentionDays: integer(env, 'ARCHIVE_RETENTION_DAYS', 90, 1, 3650),
+    archiveRetentionDays: integer(env, 'ARCHIVE_RETENTION_DAYS', 93, 1, 3650),
     archiveQueryUrl: url(env, 'ARCHIVE_QUERY_URL', undefined, ['http:', 'https:']),
     logLevel,
     groupPrefix: text(env, 'GROUP_PREFIX', 'srv-visibility'),
@@ -230,5 +251,16 @@ export function loadConfig(env: Env = process.env): Config {
     sessionTimeoutMs: integer(env, 'SESSION_TIMEOUT_MS', 10_000, 6_000, 300_000),
     kafkaInstanceId: instanceId(env),
     kafkaDebug: env.KAFKA_DEBUG?.trim() || undefined,
+    lookupHost: text(env, 'LOOKUP_HOST', '127.0.0.1'),
+    lookupPort: integer(env, 'LOOKUP_PORT', 9465, 0, 65535),
+    lookupJwks: jwksLocation(env, stackDir),
+    lookupIssuer: text(env, 'LOOKUP_ISSUER', 'srv-visibility-local'),
+    lookupAudience: text(env, 'LOOKUP_AUDIENCE', 'srv-visibility-lookup'),
+    lookupRateLimit: integer(env, 'LOOKUP_RATE_LIMIT', 600, 1, 1_000_000),
+    lookupRateWindowMs: integer(env, 'LOOKUP_RATE_WINDOW_MS', 60_000, 1000, 24 * 3600_000),
+    lookupWindowMs: env.LOOKUP_WINDOW_MS?.trim() ? integer(env, 'LOOKUP_WINDOW_MS', 0, 1000, 3650 * 24 * 3600_000) : undefined,
+    lookupBeforeOwnership: flag(env, 'LOOKUP_BEFORE_OWNERSHIP', true),
+    lookupCursorSecret: optionalSecret(env, 'LOOKUP_CURSOR_SECRET'),
+    stackDir,
   };
 }

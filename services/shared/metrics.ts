@@ -111,6 +111,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly lookupRequests = new Counter({
+    name: 'visibility_lookup_requests_total',
+    help: 'Lookup API requests, by route template and status code',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly lookupSeconds = new Histogram({
+    name: 'visibility_lookup_request_seconds',
+    help: 'Lookup API response time, by route template and status code',
+    labelNames: ['route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
   constructor(collectDefaults = true) {
     if (collectDefaults) collectDefaultMetrics({ register: this.registry });
   }

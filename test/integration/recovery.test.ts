@@ -93,7 +93,7 @@ test('health and metrics endpoints answer for every part', async () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({
       ok: true,
-      checks: { 'redis:ownership': true, archive: true, kafka: true, 'stage:projector': true, 'stage:ownership-projector': true, 'stage:archiver': true, 'stage:fan-out': true, 'stage:alert-triage': true },
+      checks: { 'redis:ownership': true, archive: true, kafka: true, 'stage:projector': true, 'stage:ownership-projector': true, 'stage:archiver': true, 'stage:fan-out': true, 'stage:alert-triage': true, 'lookup:redis': true },
     });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     for (const name of ['visibility_messages_consumed_total', 'visibility_dlq_total', 'visibility_pending_records', 'visibility_batch_seconds', 'process_resident_memory_bytes']) {

@@ -37,6 +37,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     GROUP_PREFIX: 'srv-visibility-test',
     ARCHIVE_PATH: TEST_ARCHIVE_PATH,
     HTTP_PORT: '0',
+    // Suites run beside each other and beside npm start: the lookup API on a free port too.
+    LOOKUP_PORT: '0',
     OWNERSHIP_WAIT_MS: '4000',
     PENDING_SCAN_MS: '250',
     // The trigger index of a new test group starts an hour back, not at a day of earlier runs' records.
