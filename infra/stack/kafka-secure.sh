@@ -16,7 +16,7 @@
 #
 # Same helpers, jars and layout as infra/stack/kafka.sh (sourced), under $STACK_DIR/kafka-secure.
 # Environment: KAFKA_SECURE_PORT (9094), KAFKA_SECURE_CONTROLLER_PORT (9095), KAFKA_SECURE_HEAP_OPTS
-# (default "-Xms32m -Xmx256m"), and kafka.sh's.
+# (default "-Xms32m -Xmx256m"), KAFKA_SECURE_JVM_OPTS (default: serial GC, C1 only), and kafka.sh's.
 set -euo pipefail
 
 KAFKA_SECURE_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +28,8 @@ _stack_dir="${STACK_DIR:-$(cd "$KAFKA_SECURE_SCRIPT_DIR/../.." && pwd)/.stack}"
 KAFKA_SECURE_CREDENTIALS="$_stack_dir/kafka-secure/credentials.env"
 KAFKA__CLIENT_CONFIG="$_stack_dir/kafka-secure/admin.properties"
 KAFKA_HEAP_OPTS="${KAFKA_SECURE_HEAP_OPTS:--Xms32m -Xmx256m}"
+# a test broker on a 2-core box: one GC thread, and the quick compiler only (starts sooner, idles lower)
+KAFKA__JVM_OPTS="${KAFKA_SECURE_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=48m}"
 
 # shellcheck source=kafka.sh
 source "$KAFKA_SECURE_SCRIPT_DIR/kafka.sh"

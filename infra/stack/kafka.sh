@@ -48,8 +48,6 @@ KAFKA_CLIENT_CONFIG="${KAFKA__CLIENT_CONFIG:-}"
 declare -p KAFKA__FORMAT_ARGS >/dev/null 2>&1 || KAFKA__FORMAT_ARGS=()
 KAFKA_DATA="$KAFKA_DIR/data"
 KAFKA_LOGS="$KAFKA_DIR/logs"
-KAFKA_DATA="$KAFKA_DIR/data"
-KAFKA_LOGS="$KAFKA_DIR/logs"
 KAFKA_CONF="$KAFKA_DIR/server.properties"
 KAFKA_PIDFILE="$KAFKA_DIR/kafka.pid"
 KAFKA_CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
@@ -281,9 +279,10 @@ kafka_start() {
   local heap=(${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g})
   KAFKA__LOG_OFFSET="$(stat -c %s "$KAFKA_LOGS/server.log" 2>/dev/null || echo 0)"
   kafka__log "starting broker (KRaft broker+controller, logs in $KAFKA_LOGS) ..."
-  nohup "$java" "${heap[@]}" \
-    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-    -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true \
+  # GC and JIT flags; a second broker may choose lighter ones (KAFKA__JVM_OPTS)
+  # shellcheck disable=SC2206
+  local jvm=(${KAFKA__JVM_OPTS:--server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15})
+  nohup "$java" "${heap[@]}" "${jvm[@]}" -Djava.awt.headless=true \
     -Dkafka.logs.dir="$KAFKA_LOGS" \
     -Dlog4j2.configurationFile="$KAFKA_INFRA_DIR/log4j2.xml" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_CONF" \
