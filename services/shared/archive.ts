@@ -168,6 +168,7 @@ export class Archive implements ArchiveReader, PartyArchiveReader, ActivityReade
     const archive = new Archive(engine, config.clickhouseUrl ? 'server' : 'embedded');
     const ddl = fs.readFileSync(DDL_PATH, 'utf8').replaceAll('{retention_days}', String(config.archiveRetentionDays));
     await engine.exec(ddl);
+    await archive.applyRetention(config.archiveRetentionDays);
     return archive;
   }
 
@@ -241,6 +242,20 @@ export class Archive implements ArchiveReader, PartyArchiveReader, ActivityReade
     const sql = `SELECT ${SELECT_COLUMNS} FROM visibility_archive FINAL WHERE ${where}
       ORDER BY eventTime, eventId, deviceId LIMIT ${Math.min(Math.max(Math.floor(limit), 1), 100_000)}`;
     return (await this.engine.query<Row>(sql, params)).map(fromRow);
+  }
+
+  /**
+   * CREATE TABLE IF NOT EXISTS keeps an existing table's TTL, so a changed ARCHIVE_RETENTION_DAYS (or
+   * its default, raised from 90 to 93 days for the lookup's three calendar months) is applied here:
+   * metadata only, existing parts are not rewritten (merges apply the new TTL).
+   */
+  private async applyRetention(days: number): Promise<void> {
+    const [table] = await this.engine.query<{ engine_full: string }>(
+      "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'visibility_archive'",
+      {},
+    );
+    if (!table || table.engine_full.includes(`toIntervalDay(${days})`)) return;
+    await this.engine.exec(`ALTER TABLE visibility_archive MODIFY TTL toDateTime(eventTime) + INTERVAL ${Math.floor(days)} DAY SETTINGS materialize_ttl_after_modify = 0`);
   }
 
   /** One page of a device's activity for the lookup API (shared/archiveActivity.ts). */

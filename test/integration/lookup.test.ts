@@ -10,7 +10,9 @@ import { OwnershipReader } from '../../services/shared/ownershipStore';
 import { mintToken, readSigningKey } from '../../services/lookup/keys';
 import { startLookup, type RunningLookup } from '../../services/lookup/lookupService';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan } from '../support/fixtures';
-import { drained, useHarness, waitFor } from '../support/pipeline';
+import { startApp } from '../../services/app';
+import { createLogger } from '../../services/shared/logger';
+import { drained, LogCapture, testConfig, useHarness, waitFor } from '../support/pipeline';
 
 const DAY = 86_400_000;
 // Its own consumer groups: other suites may run at the same time on the shared stack.
@@ -318,6 +320,27 @@ describe('who sees what', () => {
       expect((await harness.app.archive!.find({ deviceId: device, to: now - 10 * DAY })).length).toBeGreaterThan(0);
     } finally {
       await short.stop();
+    }
+  });
+
+  test('a lookup in its own process reads the embedded archive through the archiver\'s internal route, with the same answers', async () => {
+    const config = testConfig({ GROUP_PREFIX: 'srv-visibility-test-lookup', ARCHIVE_QUERY_URL: `http://127.0.0.1:${harness.app.httpPort}`, LOOKUP_RATE_LIMIT: '1000000' });
+    const standalone = await startApp({ config, logger: createLogger('warn', 'lookup-standalone', new LogCapture()), services: ['lookup'] });
+    try {
+      expect(standalone.archive).toBeUndefined();
+      const server = `http://127.0.0.1:${standalone.lookup!.port}`;
+      for (const [who, deviceId] of [['a', device], ['b', device], ['ed', device], ['operator', device], ['b', lateDevice]]) {
+        const direct = await get(activity(deviceId), token[who]);
+        const remote = await get(activity(deviceId), token[who], server);
+        expect(remote.status).toBe(200);
+        expect(remote.body).toEqual(direct.body);
+      }
+      const first = (await get(activity(device, 'limit=3'), token.b, server)).body as Page;
+      const second = (await get(activity(device, `limit=3&cursor=${first.next}`), token.b, server)).body as Page;
+      expect([...first.items, ...second.items]).toEqual(((await get(activity(device), token.b)).body as Page).items);
+      expect((await get(activity(device), token.stranger, server)).text).toBe((await get(activity(unknownDevice), token.stranger)).text);
+    } finally {
+      await standalone.stop();
     }
   });
 
