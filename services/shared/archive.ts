@@ -270,6 +270,11 @@ export class Archive implements ArchiveReader, PartyArchiveReader, ActivityReade
     return (await this.engine.query(sql, params)).length > 0;
   }
 
+  /** Runs one statement written by this project (the lookup bench seeds millions of rows with INSERT … SELECT); never outside input. */
+  async execute(sql: string): Promise<void> {
+    await this.engine.exec(sql);
+  }
+
   async count(): Promise<number> {
     const [row] = await this.engine.query<{ n: string | number }>('SELECT count() AS n FROM visibility_archive FINAL', {});
     return Number(row.n);
