@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The secured Kafka broker of the local stack, beside the PLAINTEXT one on 9092 (never instead of it):
-# KRaft single node, SASL_PLAINTEXT with SCRAM-SHA-512 on 127.0.0.1:9094 (controller on 9095, SASL/PLAIN),
+# KRaft single node, SASL_PLAINTEXT with SCRAM-SHA-512 on 127.0.0.1:9094, the same over TLS (SASL_SSL) on
+# 127.0.0.1:9096 with a local CA made at first start (.stack/kafka-secure/tls/ca.pem), controller on 9095 (SASL/PLAIN),
 # StandardAuthorizer with allow.everyone.if.no.acl.found=false. The isolation tests run on it.
 #
 #   infra/stack/kafka-secure.sh start|stop|restart|status|check|reset|logs [N]
@@ -15,7 +16,7 @@
 # provisioned through the admin API: `npm run provision:acls` (services/cli/provisionAcls.ts).
 #
 # Same helpers, jars and layout as infra/stack/kafka.sh (sourced), under $STACK_DIR/kafka-secure.
-# Environment: KAFKA_SECURE_PORT (9094), KAFKA_SECURE_CONTROLLER_PORT (9095), KAFKA_SECURE_HEAP_OPTS
+# Environment: KAFKA_SECURE_PORT (9094), KAFKA_SECURE_CONTROLLER_PORT (9095), KAFKA_SECURE_TLS_PORT (9096), KAFKA_SECURE_HEAP_OPTS
 # (default "-Xms32m -Xmx256m"), KAFKA_SECURE_JVM_OPTS (default: serial GC, C1 only), and kafka.sh's.
 set -euo pipefail
 
@@ -23,6 +24,7 @@ KAFKA_SECURE_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 KAFKA__NAME=kafka-secure
 KAFKA_PORT="${KAFKA_SECURE_PORT:-9094}"
 KAFKA_CONTROLLER_PORT="${KAFKA_SECURE_CONTROLLER_PORT:-9095}"
+KAFKA_SECURE_TLS_PORT="${KAFKA_SECURE_TLS_PORT:-9096}"
 KAFKA__TEMPLATE="$KAFKA_SECURE_SCRIPT_DIR/../kafka/server-secure.properties"
 _stack_dir="${STACK_DIR:-$(cd "$KAFKA_SECURE_SCRIPT_DIR/../.." && pwd)/.stack}"
 KAFKA_SECURE_CREDENTIALS="$_stack_dir/kafka-secure/credentials.env"
@@ -36,7 +38,30 @@ source "$KAFKA_SECURE_SCRIPT_DIR/kafka.sh"
 
 kafka_secure__password() { head -c 24 /dev/urandom | base64 | tr -d '+/=\n'; }
 
-# The passwords of the super user and of the controller channel: made once, kept with the data.
+KAFKA_SECURE_TLS_DIR="$_stack_dir/kafka-secure/tls"
+
+# A local CA and the broker's certificate (127.0.0.1, localhost) for the SASL_SSL listener: made once.
+# Clients trust ca.pem (KAFKA_SSL_CA_LOCATION); the broker's key store is a PKCS12 file.
+kafka_secure__tls() {
+  [[ -s "$KAFKA_SECURE_TLS_DIR/broker.p12" && -s "$KAFKA_SECURE_TLS_DIR/ca.pem" ]] && return 0
+  command -v openssl >/dev/null || { kafka__err "openssl not found (needed for the TLS listener's certificates)"; return 1; }
+  (
+    umask 077
+    mkdir -p "$KAFKA_SECURE_TLS_DIR" && cd "$KAFKA_SECURE_TLS_DIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=srv-visibility local CA" -keyout ca.key -out ca.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout broker.key -out broker.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 -extfile broker.ext -out broker.crt 2>/dev/null
+    openssl pkcs12 -export -in broker.crt -inkey broker.key -certfile ca.pem -name broker \
+      -passout "pass:$KAFKA_SECURE_TLS_PASSWORD" -out broker.p12.tmp
+    mv broker.p12.tmp broker.p12
+    rm -f broker.csr broker.ext ca.srl
+    chmod 644 ca.pem
+  )
+  kafka__log "made a local CA and the broker's TLS certificate in $KAFKA_SECURE_TLS_DIR"
+}
+
+# The passwords of the super user, of the controller channel and of the TLS key store: made once.
 kafka_secure__credentials() {
   mkdir -p "$KAFKA_DIR"
   if [[ ! -s "$KAFKA_SECURE_CREDENTIALS" ]]; then
@@ -45,6 +70,9 @@ kafka_secure__credentials() {
       printf 'KAFKA_SECURE_ADMIN_USER=admin\nKAFKA_SECURE_ADMIN_PASSWORD=%s\nKAFKA_SECURE_CONTROLLER_PASSWORD=%s\n' \
         "$(kafka_secure__password)" "$(kafka_secure__password)" >"$KAFKA_SECURE_CREDENTIALS"
     )
+  fi
+  if ! grep -q '^KAFKA_SECURE_TLS_PASSWORD=' "$KAFKA_SECURE_CREDENTIALS"; then
+    printf 'KAFKA_SECURE_TLS_PASSWORD=%s\n' "$(kafka_secure__password)" >>"$KAFKA_SECURE_CREDENTIALS"
   fi
   # shellcheck disable=SC1090
   source "$KAFKA_SECURE_CREDENTIALS"
@@ -59,11 +87,14 @@ kafka_secure__credentials() {
 # kafka.sh's hook: the passwords into the generated server.properties, which only the owner may read.
 kafka__render() {
   sed -e "s|@ADMIN_PASSWORD@|$KAFKA_SECURE_ADMIN_PASSWORD|g" -e "s|@CONTROLLER_PASSWORD@|$KAFKA_SECURE_CONTROLLER_PASSWORD|g" \
-    -e "s|127.0.0.1:9094|$KAFKA_HOST:$KAFKA_PORT|g" -e "s|127.0.0.1:9095|$KAFKA_HOST:$KAFKA_CONTROLLER_PORT|g"
+    -e "s|@TLS_DIR@|$KAFKA_SECURE_TLS_DIR|g" -e "s|@TLS_PASSWORD@|$KAFKA_SECURE_TLS_PASSWORD|g" \
+    -e "s|127.0.0.1:9094|$KAFKA_HOST:$KAFKA_PORT|g" -e "s|127.0.0.1:9095|$KAFKA_HOST:$KAFKA_CONTROLLER_PORT|g" \
+    -e "s|127.0.0.1:9096|$KAFKA_HOST:$KAFKA_SECURE_TLS_PORT|g"
 }
 
 kafka_secure_start() {
   kafka_secure__credentials
+  kafka_secure__tls
   # only used when the storage is formatted (the first start, or after reset)
   KAFKA__FORMAT_ARGS=(--add-scram "SCRAM-SHA-512=[name=admin,password=$KAFKA_SECURE_ADMIN_PASSWORD]")
   # its config holds passwords: whatever this start writes is the owner's alone
@@ -74,12 +105,13 @@ kafka_secure_start() {
 kafka_secure_env() {
   kafka_secure__credentials
   printf '%s\n' "KAFKA_BROKERS=$KAFKA_BOOTSTRAP" KAFKA_SECURITY_PROTOCOL=sasl_plaintext KAFKA_SASL_MECHANISM=SCRAM-SHA-512 \
-    "KAFKA_SASL_USERNAME=admin" "KAFKA_SASL_PASSWORD=$KAFKA_SECURE_ADMIN_PASSWORD"
+    "KAFKA_SASL_USERNAME=admin" "KAFKA_SASL_PASSWORD=$KAFKA_SECURE_ADMIN_PASSWORD" \
+    "KAFKA_SECURE_TLS_BROKERS=$KAFKA_HOST:$KAFKA_SECURE_TLS_PORT" "KAFKA_SECURE_TLS_CA=$KAFKA_SECURE_TLS_DIR/ca.pem"
 }
 
 kafka_secure_reset() {
   kafka_reset
-  rm -f "$KAFKA_SECURE_CREDENTIALS" "$KAFKA_CLIENT_CONFIG"
+  rm -rf "$KAFKA_SECURE_CREDENTIALS" "$KAFKA_CLIENT_CONFIG" "$KAFKA_SECURE_TLS_DIR"
 }
 
 case "${1:-}" in

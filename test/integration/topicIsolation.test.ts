@@ -1,7 +1,8 @@
 // Only the party can read its topic: on the stack's secured broker (SASL/SCRAM-SHA-512 on 9094,
 // StandardAuthorizer, nothing allowed without an ACL; infra/stack/kafka-secure.sh), provisioned by
 // services/cli/provisionAcls.ts. Party B is refused on party A's topic and sees no one else's in its
-// metadata; A reads its own; a wrong password is refused; and the five services, each under its own
+// metadata; A reads its own, also over TLS (SASL_SSL against the stack's local CA); a wrong password
+// and an untrusted certificate are refused; and the five services, each under its own
 // principal with only its ACLs, still deliver: A's copy and alert context to A, an unowned record and
 // a bad input record to the operator, A's copy to the archive.
 import { execFileSync } from 'node:child_process';
@@ -41,6 +42,9 @@ function adminEnv(): Record<string, string> {
 }
 
 let secureBrokers = '';
+/** The same broker's SASL_SSL listener and the local CA that signed its certificate. */
+let tlsBrokers = '';
+let tlsCa = '';
 
 function secureConfig(username: string, password: string, env: Record<string, string> = {}): Config {
   return loadConfig({
@@ -162,6 +166,8 @@ beforeAll(async () => {
   }
   const env = adminEnv();
   secureBrokers = env.KAFKA_BROKERS;
+  tlsBrokers = env.KAFKA_SECURE_TLS_BROKERS;
+  tlsCa = env.KAFKA_SECURE_TLS_CA;
   admin = secureConfig(env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD);
   adminKafka = createKafka(admin, createLogger('warn', 'isolation-admin', logs), 'isolation-admin');
   // The contract's topics, as provisioning makes them on a real cluster (the services may not create them).
@@ -182,8 +188,11 @@ afterAll(() => {
   fs.rmSync(WORK, { recursive: true, force: true });
 });
 
-test('provisioning is idempotent: a second run changes nothing and keeps the passwords', async () => {
-  const again = await provisionAccess({ config: admin, parties: [PARTY_A, PARTY_B], operators: [OPERATOR], credentialsFile: CREDENTIALS });
+test('provisioning is idempotent: a second run (over TLS this time) changes nothing and keeps the passwords', async () => {
+  const env = adminEnv();
+  const overTls = secureConfig(env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD, { KAFKA_BROKERS: tlsBrokers, KAFKA_SECURITY_PROTOCOL: 'sasl_ssl', KAFKA_SSL_CA_LOCATION: tlsCa });
+  const again = await provisionAccess({ config: overTls, parties: [PARTY_A, PARTY_B], operators: [OPERATOR], credentialsFile: CREDENTIALS });
+  expect(again.summary).toMatch(/^credentials upserted: 9, ACLs in the plan: \d+ \(created if missing\), ACLs pruned: 0$/);
   expect(again.createdTopics).toEqual([]);
   expect(readCredentials(CREDENTIALS)).toEqual(passwords);
   expect([...passwords.keys()].sort()).toEqual([...Object.values(defaultServicePrincipals()), PARTY_A, PARTY_B, OPERATOR].sort());
@@ -221,6 +230,19 @@ test('a wrong password is refused', async () => {
   const intruder = clientAs(PARTY_A, `${passwords.get(PARTY_A)}-wrong`, sink);
   await expect(visibleTopics(intruder)).rejects.toThrow();
   await reported(sink, /Authentication failed.*invalid credentials/i);
+});
+
+test("over TLS (SASL_SSL, the stack's CA), A sees its own topic; a client that does not trust that CA is refused", async () => {
+  const overTls = (ca: string | undefined, sink: LogCapture) =>
+    createKafka(
+      secureConfig(PARTY_A, passwords.get(PARTY_A)!, { KAFKA_BROKERS: tlsBrokers, KAFKA_SECURITY_PROTOCOL: 'sasl_ssl', ...(ca ? { KAFKA_SSL_CA_LOCATION: ca } : {}) }),
+      createLogger('warn', 'isolation-tls', sink),
+      'isolation-tls',
+    );
+  expect(await visibleTopics(overTls(tlsCa, new LogCapture()))).toEqual([partyTopic(PARTY_A)]);
+  const untrusting = new LogCapture();
+  await expect(visibleTopics(overTls(undefined, untrusting))).rejects.toThrow();
+  await reported(untrusting, /certificate verify failed|SSL handshake failed/i);
 });
 
 test('the operator reads sat.dlq and visibility.unowned and no party topic', async () => {
