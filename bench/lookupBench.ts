@@ -8,7 +8,9 @@
 //    writes bench/results/lookup-latest.json.
 // Knobs: BENCH_LOOKUP_ROWS (10,000,000), BENCH_LOOKUP_SECONDS (30), BENCH_LOOKUP_WARMUP_SECONDS (5),
 // BENCH_LOOKUP_BASELINE_SECONDS (one client alone, 10), BENCH_LOOKUP_CONCURRENCY (50), BENCH_LOOKUP_LIMIT (page size, 50), BENCH_LOOKUP_OWNER_SHARE (0.8),
-// BENCH_LOOKUP_OPTIMIZE=1 (merge the seeded parts first), BENCH_LOOKUP_KEEP=1 (keep the archive directory).
+// BENCH_LOOKUP_OPTIMIZE=0 (skip merging the seeded parts: by default they are merged first, as in an
+// archive whose older months have long been merged, and so background merges of the bulk seed do
+// not compete with the timed run), BENCH_LOOKUP_KEEP=1 (keep the archive directory).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
       }
     }
     let optimizeSeconds: number | null = null;
-    if (process.env.BENCH_LOOKUP_OPTIMIZE === '1') {
+    if (process.env.BENCH_LOOKUP_OPTIMIZE !== '0') {
       const t0 = Date.now();
       console.log('merging the seeded parts (OPTIMIZE … FINAL)…');
       await archive.execute('OPTIMIZE TABLE visibility_archive FINAL');
