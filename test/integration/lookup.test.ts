@@ -446,6 +446,38 @@ describe('bad input', () => {
   }, 600_000);
 });
 
+describe('bad input on the other routes', () => {
+  test('fuzz: /v1/unowned and /v1/alerts answer 200/400/403/501 as the caller and input say, never 500', async () => {
+    const nasty = ["' OR 1=1 --", '%00', '../x', '\u0000', '{limit:UInt32}', 'ﬀ'];
+    const callers = [token.a, token.stranger, token.operator];
+    let requests = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: callers.length - 1 }),
+        fc.boolean(),
+        fc.oneof(fc.constantFrom(lonelyDevice, lonelyDevice.toLowerCase(), unknownDevice, ...nasty), fc.string({ maxLength: 30 })),
+        fc.option(fc.oneof(fc.integer({ min: now - 120 * DAY, max: now }).map(String), fc.string({ maxLength: 20 })), { nil: undefined }),
+        fc.option(fc.oneof(fc.integer({ min: -1, max: 1500 }).map(String), fc.constantFrom(...nasty)), { nil: undefined }),
+        async (who, unowned, id, from, limit) => {
+          const params = new URLSearchParams();
+          if (from !== undefined) params.set('from', from);
+          if (limit !== undefined) params.set('limit', limit);
+          if (unowned) params.set('deviceId', id);
+          const path = unowned ? `/v1/unowned?${params}` : `/v1/alerts/${encodeURIComponent(id)}`;
+          const answer = await get(path, callers[who]);
+          requests += 1;
+          const operator = who === 2;
+          const allowed = unowned ? (operator ? [200, 400] : [400, 403]) : [400, 404, 501];
+          expect({ path, status: answer.status, ok: allowed.includes(answer.status) }).toEqual({ path, status: answer.status, ok: true });
+          if (answer.status === 200) for (const item of (answer.body as Page).items) expect(item.recipientPartyId).toBeNull();
+        },
+      ),
+      { numRuns: 1000 },
+    );
+    expect(requests).toBeGreaterThanOrEqual(1000);
+  }, 300_000);
+});
+
 describe('the page and the service', () => {
   test('GET / serves the page with a Content-Security-Policy; /page/ files only from its folder', async () => {
     const page = await get('/');
