@@ -10,11 +10,13 @@
 #   infra/stack/kafka.sh topics ARGS...   # kafka-topics (TopicCommand) against the broker, e.g. `topics --list`
 #   infra/stack/kafka.sh perf CLASS ARGS...  # a Kafka perf tool (e.g. org.apache.kafka.tools.ProducerPerformance)
 #   infra/stack/kafka.sh logs      # tail of the broker log
+#   infra/stack/kafka.sh hanging [--abort]  # transactions left open on a partition that their coordinator
+#                                  # no longer tracks (Kafka's find-hanging), and with --abort, abort each
 #
 # Can also be sourced: `source infra/stack/kafka.sh` defines kafka_install, kafka_start, kafka_stop,
 # kafka_status, kafka_check, kafka_reset, kafka_topics and kafka_main without running anything.
 #
-# Broker: PLAINTEXT on 127.0.0.1:9092, controller on 127.0.0.1:9093.
+# Broker: PLAINTEXT on 127.0.0.1:9092, controller on 127.0.0.1:9093 (env KAFKA_PORT, KAFKA_CONTROLLER_PORT override).
 # Layout under $STACK_DIR/kafka: libs/ (jars), data/ (KRaft log dirs), logs/ (server.log, kafka.out, ...),
 # server.properties (generated from infra/kafka/server.properties), cluster.id, kafka.pid.
 #
@@ -181,7 +183,9 @@ kafka__render() { cat; }
 
 kafka__write_config() {
   mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS"
-  sed "s|@DATA_DIR@|$KAFKA_DATA|g" "$KAFKA_TEMPLATE" | kafka__render >"$KAFKA_CONF.tmp"
+  # Ports are overridable (KAFKA_PORT, KAFKA_CONTROLLER_PORT) so a second stack can run beside the first.
+  sed -e "s|@DATA_DIR@|$KAFKA_DATA|g" -e "s|127.0.0.1:9092|$KAFKA_HOST:$KAFKA_PORT|g" -e "s|127.0.0.1:9093|$KAFKA_HOST:$KAFKA_CONTROLLER_PORT|g" \
+    "$KAFKA_TEMPLATE" | kafka__render >"$KAFKA_CONF.tmp"
   mv "$KAFKA_CONF.tmp" "$KAFKA_CONF"
 }
 
@@ -303,8 +307,10 @@ kafka_stop() {
     fi
     return 0
   fi
-  printf '%s: stopping pid %s (SIGTERM) ' "$KAFKA_NAME" "$pid"
-  kill -TERM "$pid" 2>/dev/null || true
+  # KAFKA_STOP_SIGNAL=KILL stops it as a crash would (the fault run's broker crash).
+  local signal="${KAFKA_STOP_SIGNAL:-TERM}"
+  printf '%s: stopping pid %s (SIG%s) ' "$KAFKA_NAME" "$pid" "$signal"
+  kill "-$signal" "$pid" 2>/dev/null || true
   while kill -0 "$pid" 2>/dev/null; do
     if ((SECONDS - t0 >= timeout)); then
       echo
@@ -354,6 +360,36 @@ kafka_topics() {
 
 # Kafka's own load generators (ProducerPerformance, ConsumerPerformance) with a full JIT and a
 # larger heap than the CLI tools get: the bench measures the broker's ceiling with them.
+# A hanging transaction: records of a transaction left open on a partition (no commit or abort
+# marker) while its coordinator has finished it or never knew it. It holds the partition's last
+# stable offset, so read_committed readers stop there; on __consumer_offsets it makes the group's
+# committed offsets unstable, so its consumers cannot start. Seen on this single broker when it
+# is stopped (SIGTERM) while a transaction commits: the coordinator logged CompleteCommit but one
+# partition never got the marker. Lists them (Kafka's `kafka-transactions find-hanging`, KIP-664);
+# with --abort, writes an ABORT marker for each (`kafka-transactions abort`), which releases the
+# partition and discards that transaction's records there. Output, one line per transaction:
+#   hanging <topic> <partition> producer <id> epoch <epoch> from offset <start>
+kafka_hanging() {
+  kafka__installed || { kafka__err "not installed; run: $0 install"; return 1; }
+  local abort=false found=0 line topic partition pid epoch start
+  [[ "${1:-}" == "--abort" ]] && abort=true
+  local tx=(org.apache.kafka.tools.TransactionsCommand --bootstrap-server "$KAFKA_BOOTSTRAP")
+  # --max-transaction-timeout (minutes): open longer than any producer's transaction timeout (60 s here).
+  while read -r topic partition pid epoch _coordinator_epoch start _rest; do
+    [[ "$partition" =~ ^[0-9]+$ ]] || continue
+    found=$((found + 1))
+    echo "hanging $topic $partition producer $pid epoch $epoch from offset $start"
+    if $abort; then
+      if kafka_perf "${tx[@]}" abort --topic "$topic" --partition "$partition" --start-offset "$start" >/dev/null 2>&1; then
+        echo "aborted $topic $partition producer $pid"
+      else
+        kafka__err "could not abort the transaction of producer $pid on $topic-$partition"
+      fi
+    fi
+  done < <(kafka_perf "${tx[@]}" find-hanging --broker-id 1 --max-transaction-timeout 1 2>/dev/null)
+  echo "hanging transactions: $found"
+}
+
 kafka_perf() {
   kafka__installed || { kafka__err "not installed; run: $0 install"; return 1; }
   local java
@@ -381,6 +417,7 @@ kafka_main() {
     topics) kafka_topics "$@" ;;
     perf) kafka_perf "$@" ;;
     logs) kafka_logs "$@" ;;
+    hanging) kafka_hanging "$@" ;;
     *)
       echo "usage: $0 {install|start|stop|restart|status|check|reset|topics ARGS...|perf CLASS ARGS...|logs [N]}" >&2
       return 2
