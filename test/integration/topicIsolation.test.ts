@@ -24,7 +24,7 @@ import { registerSchemas } from '../../services/shared/runtime';
 import { AvroCodec, createSchemaRegistry } from '../../services/shared/schemaRegistry';
 import { ensureTopics, topicLayout } from '../../services/shared/topics';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan, uniqueId } from '../support/fixtures';
-import { LogCapture } from '../support/pipeline';
+import { LogCapture, TEST_ARCHIVE_PATH } from '../support/pipeline';
 
 const SUITE_LOADED_AT = Date.now();
 const SECURE_SCRIPT = path.join(REPO_ROOT, 'infra/stack/kafka-secure.sh');
@@ -55,7 +55,8 @@ function secureConfig(username: string, password: string, env: Record<string, st
     KAFKA_SASL_USERNAME: username,
     KAFKA_SASL_PASSWORD: password,
     GROUP_PREFIX,
-    ARCHIVE_PATH: path.join(WORK, 'archive'),
+    // chdb holds one data directory per process: the one every suite of this jest process uses
+    ARCHIVE_PATH: TEST_ARCHIVE_PATH,
     HTTP_PORT: '0',
     OWNERSHIP_WAIT_MS: '3000',
     ALERT_WAIT_MS: '3000',
