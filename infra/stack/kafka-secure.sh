@@ -44,6 +44,10 @@ KAFKA_SECURE_TLS_DIR="$_stack_dir/kafka-secure/tls"
 # Clients trust ca.pem (KAFKA_SSL_CA_LOCATION); the broker's key store is a PKCS12 file.
 kafka_secure__tls() {
   [[ -s "$KAFKA_SECURE_TLS_DIR/broker.p12" && -s "$KAFKA_SECURE_TLS_DIR/ca.pem" ]] && return 0
+  if ! command -v openssl >/dev/null && command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
+    kafka__log "installing Debian's openssl (apt-get), for the TLS listener's certificates ..."
+    apt-get install -y -qq openssl >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq openssl >/dev/null; }
+  fi
   command -v openssl >/dev/null || { kafka__err "openssl not found (needed for the TLS listener's certificates)"; return 1; }
   (
     umask 077
