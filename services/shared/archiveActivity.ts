@@ -88,14 +88,14 @@ export function activitySql(query: ActivityQuery, columns: string): { sql: strin
     ORDER BY eventTime DESC, eventId DESC LIMIT {limit:UInt32}`;
   if (scope.beforeOwnershipUntil === null) return { sql: own, params };
   params.until = scope.beforeOwnershipUntil;
-  // Each earlier event once (any one copy: the recipient-specific fields are replaced by the
-  // caller's), and none the caller received itself.
-  const before = `SELECT ${columns}, 1 AS beforeOwnership FROM visibility_archive FINAL
-    WHERE ${where} AND eventTime < ${TIME('until')} AND recipientPartyId != {partyId:String}${keysetByEvent}
-      AND eventId NOT IN (SELECT eventId FROM visibility_archive WHERE deviceId = {deviceId:String} AND recipientPartyId = {partyId:String})
-    ORDER BY eventTime DESC, eventId DESC, recipientPartyId DESC LIMIT 1 BY eventId LIMIT {limit:UInt32}`;
+  // One scan: the caller's copies, and every other copy from before `until`; per event the
+  // caller's own copy if it has one (copies of one event share its eventTime, so they are adjacent
+  // in this order), else any one other copy, whose recipient-specific fields the lookup replaces.
   return {
-    sql: `SELECT * FROM ((${own}) UNION ALL (${before})) ORDER BY eventTimeMs DESC, eventId DESC LIMIT {limit:UInt32}`,
+    sql: `SELECT ${columns}, recipientPartyId != {partyId:String} AS beforeOwnership FROM visibility_archive FINAL
+      WHERE ${where} AND (recipientPartyId = {partyId:String} OR eventTime < ${TIME('until')})${keysetByEvent}
+      ORDER BY eventTime DESC, eventId DESC, recipientPartyId = {partyId:String} DESC, recipientPartyId DESC
+      LIMIT 1 BY eventId LIMIT {limit:UInt32}`,
     params,
   };
 }
