@@ -7,6 +7,7 @@ import { END_OF_ARCHIVE, parseLimit, parseRange, windowStart } from '../../servi
 import { BEFORE_OWNERSHIP, deviceVisible, ownershipStanding, partyItem, partyScope, record } from '../../services/lookup/view';
 import { bearerToken, callerFromClaims, scopesOf } from '../../services/lookup/claims';
 import { pageFileType, readPageFile } from '../../services/lookup/staticPage';
+import { loadConfig } from '../../services/shared/config';
 
 const DAY = 86_400_000;
 const A = '90-B3-D5-1F-30-01-00-0A';
@@ -223,5 +224,24 @@ describe('page files', () => {
   test('nothing outside the folder is read', async () => {
     expect(await readPageFile('../../package.json')).toBeNull();
     expect(await readPageFile('missing.js')).toBeNull();
+  });
+});
+
+describe('lookup settings', () => {
+  test('defaults: 127.0.0.1:9465, the local stack\'s key set, three calendar months, BEFORE_OWNERSHIP on, a 93-day archive TTL', () => {
+    const config = loadConfig({ STACK_DIR: '/tmp/some-stack' });
+    expect(config).toMatchObject({
+      lookupHost: '127.0.0.1', lookupPort: 9465, lookupJwks: '/tmp/some-stack/lookup/jwks.json', lookupIssuer: 'srv-visibility-local',
+      lookupAudience: 'srv-visibility-lookup', lookupRateLimit: 600, lookupRateWindowMs: 60_000, lookupWindowMs: undefined,
+      lookupBeforeOwnership: true, lookupCursorSecret: undefined, archiveRetentionDays: 93,
+    });
+  });
+
+  test('set and checked', () => {
+    const config = loadConfig({ LOOKUP_PORT: '0', LOOKUP_JWKS: 'https://idp.example/jwks.json', LOOKUP_WINDOW_MS: '60000', LOOKUP_BEFORE_OWNERSHIP: 'false', LOOKUP_CURSOR_SECRET: 'x'.repeat(32) });
+    expect(config).toMatchObject({ lookupPort: 0, lookupJwks: 'https://idp.example/jwks.json', lookupWindowMs: 60_000, lookupBeforeOwnership: false });
+    for (const [name, value] of [['LOOKUP_PORT', '70000'], ['LOOKUP_JWKS', 'ftp://idp/jwks'], ['LOOKUP_WINDOW_MS', 'soon'], ['LOOKUP_BEFORE_OWNERSHIP', 'yes'], ['LOOKUP_CURSOR_SECRET', 'short'], ['LOOKUP_RATE_LIMIT', '0']]) {
+      expect(() => loadConfig({ [name]: value })).toThrow(name);
+    }
   });
 });
