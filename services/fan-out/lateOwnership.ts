@@ -1,5 +1,7 @@
 // Pure planning for late registration data: given what the archive says was delivered for some
-// events and who owns their devices now that more is known, which owners still lack a copy.
+// events and who owns their devices now that more is known, which owners still lack a copy
+// (planLateDeliveries) and which recipients were sent a copy they were not entitled to
+// (planRetractions).
 import type { ArchivedRecord } from '../shared/archive';
 import { FLAGS, type VisibilityRecord } from '../shared/contracts';
 import { parseRequestId } from '../shared/identifiers';
@@ -28,7 +30,28 @@ export function baseRecord(copy: ArchivedRecord): VisibilityRecord {
     recipientPartyId: null,
     recipientRole: null,
     sentByRecipient: null,
-    flags: copy.flags.filter((f) => f !== FLAGS.NO_OWNER && f !== FLAGS.LATE_OWNERSHIP),
+    flags: copy.flags.filter((f) => f !== FLAGS.NO_OWNER && f !== FLAGS.LATE_OWNERSHIP && f !== FLAGS.RETRACTED),
+  };
+}
+
+/** An archived copy as it was delivered to its recipient (the contract's fields only). */
+export function deliveredRecord(copy: ArchivedRecord): VisibilityRecord {
+  return {
+    eventId: copy.eventId,
+    messageType: copy.messageType,
+    requestId: copy.requestId,
+    serviceReferenceVariant: copy.serviceReferenceVariant,
+    deviceId: copy.deviceId,
+    eventTime: copy.eventTime,
+    originatorRole: copy.originatorRole,
+    responseCode: copy.responseCode,
+    srvTitle: copy.srvTitle,
+    critical: copy.critical,
+    originatorId: copy.originatorId,
+    recipientPartyId: copy.recipientPartyId,
+    recipientRole: copy.recipientRole,
+    sentByRecipient: copy.sentByRecipient,
+    flags: [...copy.flags],
   };
 }
 
@@ -47,4 +70,29 @@ export function planLateDeliveries(archived: ArchivedRecord[], ownersOf: (record
     if (missing.length > 0) plan.push({ record, owners: missing });
   }
   return plan;
+}
+
+/**
+ * Party copies whose recipient the better-known ownership no longer names as an owner at the
+ * event's time (a retrospective CoS, a corrected association): each comes back as delivered (same
+ * eventId, recipientPartyId, recipientRole) with RETRACTED added. Never a copy already retracted
+ * (its archive row carries RETRACTED), never an unowned row. Only a positive answer ('owned', with
+ * other owners) retracts: 'unknown' (no association, no registered owner at that time) may be
+ * registration data still arriving (a correction's dissociation before its new association, a
+ * store being rebuilt), and telling a party to drop a copy on an absence of knowledge could be
+ * wrong; such copies stay until the data names their owners.
+ */
+export function planRetractions(archived: ArchivedRecord[], ownersOf: (record: VisibilityRecord) => OwnerResolution): VisibilityRecord[] {
+  const resolutions = new Map<string, OwnerResolution>();
+  const retractions: VisibilityRecord[] = [];
+  for (const copy of archived) {
+    if (copy.delivery !== 'party' || !copy.recipientPartyId || copy.flags.includes(FLAGS.RETRACTED)) continue;
+    let resolution = resolutions.get(copy.eventId);
+    if (!resolution) resolutions.set(copy.eventId, (resolution = ownersOf(baseRecord(copy))));
+    if (resolution.status !== 'owned' || resolution.owners.some((o) => o.partyId === copy.recipientPartyId)) continue;
+    const record = deliveredRecord(copy);
+    record.flags.push(FLAGS.RETRACTED);
+    retractions.push(record);
+  }
+  return retractions;
 }

@@ -103,6 +103,12 @@ export const FLAGS = {
   NO_OWNER: 'NO_OWNER',
   /** Re-published from the archive by an operator's replay (npm run replay); the original eventId. */
   REPLAY: 'REPLAY',
+  /**
+   * A copy the recipient was not entitled to after all (registration data that arrived late: a
+   * retrospective CoS, a corrected association): the same record as delivered, sent again once with
+   * this flag. The recipient should delete or disregard its copy with that eventId.
+   */
+  RETRACTED: 'RETRACTED',
 } as const;
 
 export const TOPICS = {
@@ -115,6 +121,8 @@ export const TOPICS = {
   unowned: 'visibility.unowned',
   /** This project's: every party copy and unowned record as committed, for the archiver (see README). */
   archive: 'visibility.archive',
+  /** This project's: every AlertContext as published to its recipient, for the archiver (the lookup's /v1/alerts). */
+  alertContexts: 'visibility.alert-contexts',
   dlq: 'sat.dlq',
   /** This project's: replay checkpoints, compacted, keyed by replay id (see README, Replay). */
   replayProgress: 'visibility.replay.progress',
