@@ -246,8 +246,11 @@ export class Archive implements ArchiveReader, PartyArchiveReader, ActivityReade
 
   /**
    * CREATE TABLE IF NOT EXISTS keeps an existing table's TTL, so a changed ARCHIVE_RETENTION_DAYS (or
-   * its default, raised from 90 to 93 days for the lookup's three calendar months) is applied here:
-   * metadata only, existing parts are not rewritten (merges apply the new TTL).
+   * its default, raised from 90 to 93 days for the lookup's three calendar months) is applied here,
+   * and materialized: an existing part keeps the expiry computed when it was written until its TTL
+   * is materialized (measured: with metadata only, a part written under 5 days still lost its rows
+   * at 5 days after the setting became 2, and the same would delete rows at 90 days after it became
+   * 93). Materializing rewrites the parts, in the background on a server.
    */
   private async applyRetention(days: number): Promise<void> {
     const [table] = await this.engine.query<{ engine_full: string }>(
@@ -255,7 +258,7 @@ export class Archive implements ArchiveReader, PartyArchiveReader, ActivityReade
       {},
     );
     if (!table || table.engine_full.includes(`toIntervalDay(${days})`)) return;
-    await this.engine.exec(`ALTER TABLE visibility_archive MODIFY TTL toDateTime(eventTime) + INTERVAL ${Math.floor(days)} DAY SETTINGS materialize_ttl_after_modify = 0`);
+    await this.engine.exec(`ALTER TABLE visibility_archive MODIFY TTL toDateTime(eventTime) + INTERVAL ${Math.floor(days)} DAY`);
   }
 
   /** One page of a device's activity for the lookup API (shared/archiveActivity.ts). */
