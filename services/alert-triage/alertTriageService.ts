@@ -4,7 +4,8 @@
 //     -> candidates from the index, owners over time from the ownership store
 //     -> correlate (correlation.ts, pure)
 //        -> publish: one AlertContext per (alertId, recipient), minus those already published
-//                    (ledger) -> visibility.party.<recipientId>
+//                    (ledger) -> visibility.party.<recipientId>, and the same bytes (same schema id)
+//                    -> visibility.alert-contexts for the archiver (GET /v1/alerts/{alertId})
 //        -> wait:    the alert names a request not seen yet: waiting alerts of p
 //   every PENDING_SCAN_MS, for each partition p this instance owns: waiting alerts of p
 //     -> correlated again; published once the request is there or ALERT_WAIT_MS has passed
@@ -88,7 +89,11 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
     return { publish, wait };
   }
 
-  /** Writes the contexts not yet published (ledger) to their recipients' topics; returns those written. */
+  /**
+   * Writes the contexts not yet published (ledger) to their recipients' topics, and each also to
+   * visibility.alert-contexts in the same transaction: the archive holds exactly what recipients
+   * got, and nothing of an aborted attempt. Returns those written.
+   */
   async function publish(sender: Sender, contexts: AlertContext[]): Promise<AlertContext[]> {
     if (contexts.length === 0) return [];
     const published = await state.deliveredTo(contexts.map((c) => c.alertId));
@@ -97,11 +102,16 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
     if (fresh.length === 0) return [];
     await partyTopics.ensure(fresh.map((c) => c.recipientPartyId));
     const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
+    const archived: Array<{ key: string; value: Buffer }> = [];
     for (const context of fresh) {
       const topic = partyTopic(context.recipientPartyId);
       if (!byTopic.has(topic)) byTopic.set(topic, []);
-      byTopic.get(topic)!.push({ key: context.deviceId, value: codec.encodeSync(schemaIds.alertContext, context) });
+      const value = codec.encodeSync(schemaIds.alertContext, context);
+      byTopic.get(topic)!.push({ key: context.deviceId, value });
+      // Keyed by alertId: every recipient's context of an alert on one partition, in order.
+      archived.push({ key: context.alertId, value });
     }
+    byTopic.set(TOPICS.alertContexts, archived);
     await sendBounded(sender, [...byTopic].map(([topic, messages]) => ({ topic, messages })), config.maxSendBytes);
     return fresh;
   }

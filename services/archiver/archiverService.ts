@@ -5,15 +5,23 @@
 // (deviceId, eventTime, eventId, recipientPartyId) keeps one row per copy, and every read uses
 // FINAL, so each (eventId, party) counts once however often a batch is replayed. While the archive
 // is down, batches fail and replay; party delivery (the fan-out) goes on regardless.
+// A second stage, alert-archiver, does the same for AlertContexts:
+//   visibility.alert-contexts (read committed: written in alert triage's transactions with the
+//   party-topic copies, so exactly what recipients got) -> alert_context_archive, keyed by
+//   (recipientPartyId, alertId), read with FINAL. Its own group and transactional ids, so a
+//   slow or failing one never holds the other back.
 import { Archive, deliveryOf } from '../shared/archive';
-import { TOPICS, type VisibilityRecord } from '../shared/contracts';
+import { TOPICS, type AlertContext, type VisibilityRecord } from '../shared/contracts';
 import type { Runtime } from '../shared/runtime';
 import { stageSettings, startStage, type RunningStage } from '../shared/stage';
 
 export const ARCHIVER = 'archiver';
+export const ALERT_ARCHIVER = 'alert-archiver';
 
 export interface RunningArchiver extends RunningStage {
   archive: Archive;
+  /** The alert-archiver stage (visibility.alert-contexts). */
+  alerts: RunningStage;
 }
 
 export async function startArchiver(runtime: Runtime, archive?: Archive): Promise<RunningArchiver> {
@@ -33,11 +41,26 @@ export async function startArchiver(runtime: Runtime, archive?: Archive): Promis
       return undefined;
     },
   });
+  const alerts = await startStage(runtime.stageEnvironment(), {
+    ...stageSettings(config, ALERT_ARCHIVER),
+    topic: TOPICS.alertContexts,
+    prepare: (messages) => codec.prefetch(messages.map((m) => m.value)),
+    parse: (source) => codec.decodeSync<AlertContext>(source.value, 'AlertContext').value,
+    handle: async (batch) => {
+      await store.insertAlertContexts(batch.map(({ value }) => value));
+      metrics.produced.inc({ service: ARCHIVER, destination: 'alert-archive' }, batch.length);
+      return undefined;
+    },
+  });
   return {
     ...stage,
     archive: store,
+    alerts,
+    joined: Promise.all([stage.joined, alerts.joined]).then(() => undefined),
+    healthy: () => stage.healthy() && alerts.healthy(),
     stop: async () => {
       await stage.stop();
+      await alerts.stop();
       if (!archive) await store.close();
     },
   };

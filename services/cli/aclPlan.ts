@@ -69,7 +69,10 @@ const STAGES: Record<Service, Array<{ stage: string; input: string }>> = {
   projector: [{ stage: 'projector', input: TOPICS.auditEvents }],
   'ownership-projector': [{ stage: 'ownership-projector', input: TOPICS.ownershipEvents }],
   'fan-out': [{ stage: 'fan-out', input: TOPICS.visibilityRecords }],
-  archiver: [{ stage: 'archiver', input: TOPICS.archive }],
+  archiver: [
+    { stage: 'archiver', input: TOPICS.archive },
+    { stage: 'alert-archiver', input: TOPICS.alertContexts },
+  ],
   'alert-triage': [
     { stage: 'alert-triage', input: TOPICS.alerts },
     { stage: 'alert-triggers', input: TOPICS.visibilityRecords },
@@ -83,7 +86,8 @@ const WRITES: Record<Service, string[]> = {
   'ownership-projector': [TOPICS.ownershipFacts],
   'fan-out': [TOPICS.archive, TOPICS.unowned],
   archiver: [],
-  'alert-triage': [],
+  // every AlertContext again, for the alert archiver (in the party-topic copy's transaction)
+  'alert-triage': [TOPICS.alertContexts],
   replay: [TOPICS.replayProgress],
 };
 

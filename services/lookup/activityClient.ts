@@ -2,6 +2,8 @@
 // embedded engine's (one process per data directory). With a ClickHouse server, or in the
 // archiver's own process, the lookup reads the Archive directly instead.
 import { activityToParams, seenToParams, type ActivityQuery, type ActivityReader, type ActivityRow, type SeenQuery } from '../shared/archiveActivity';
+import { alertToParams, type AlertContextQuery } from '../shared/archiveAlerts';
+import type { AlertContext } from '../shared/contracts';
 
 export const ACTIVITY_ROUTE_PREFIX = '/internal/archive/lookup/';
 
@@ -17,6 +19,10 @@ export class HttpActivityReader implements ActivityReader {
 
   async seen(query: SeenQuery): Promise<boolean> {
     return (await this.get<{ seen: boolean }>(`${ACTIVITY_ROUTE_PREFIX}seen?${seenToParams(query)}`)).seen;
+  }
+
+  async alertContext(query: AlertContextQuery): Promise<AlertContext | null> {
+    return (await this.get<{ context: AlertContext | null }>(`${ACTIVITY_ROUTE_PREFIX}alert?${alertToParams(query)}`)).context;
   }
 
   private async get<T>(pathAndQuery: string): Promise<T> {

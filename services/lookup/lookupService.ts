@@ -15,7 +15,7 @@ import { createAuthenticator, type Authentication } from './auth';
 import { decodeCursor, encodeCursor, type CursorScope } from './cursor';
 import { openApiDocument } from './openapi';
 import { LIMIT_MESSAGE, parseLimit, parseRange, windowStart, type RangeInput } from './params';
-import { activityQuerystring, alertParams, deviceParams, pageFileParams, pageSchema, unownedQuerystring } from './schemas';
+import { activityQuerystring, alertContextSchema, alertParams, alertQuerystring, deviceParams, pageFileParams, pageSchema, unownedQuerystring } from './schemas';
 import { CONTENT_SECURITY_POLICY, readPageFile } from './staticPage';
 import { deviceVisible, ownershipStanding, partyItem, partyScope, record, type Caller } from './view';
 
@@ -64,6 +64,8 @@ class HttpError extends Error {
 
 /** The one answer for an unknown device and for a device that is not the caller's. */
 const NO_SUCH_DEVICE = new HttpError(404, 'not_found', 'no such device');
+/** The one answer for an unknown alert, one that is not the caller's, and one past the window. */
+const NO_SUCH_ALERT = new HttpError(404, 'not_found', 'no such alert');
 
 function validationMessage(error: FastifyError): string {
   const first = error.validation?.[0];
@@ -72,6 +74,8 @@ function validationMessage(error: FastifyError): string {
   if (field === 'deviceId') return 'deviceId must be a Device ID: EUI-64, eight hex pairs joined by "-" (00-DB-12-34-56-78-90-A0)';
   if (field === 'limit') return LIMIT_MESSAGE;
   if (field === 'cursor') return 'cursor is not one this service issued';
+  if (field === 'alertId') return 'alertId must be 1 to 200 letters, digits, ".", "_", ":" or "-"';
+  if (field === 'recipientPartyId') return 'recipientPartyId must be a User ID: EUI-64, eight hex pairs joined by "-"';
   return error.message;
 }
 
@@ -203,10 +207,21 @@ export async function buildLookupServer(deps: LookupDependencies): Promise<Fasti
     },
   );
 
-  server.get<{ Params: { alertId: string } }>('/v1/alerts/:alertId', { schema: { params: alertParams } }, async (request) => {
-    callerOf(request);
-    throw new HttpError(501, 'not_implemented', 'alert contexts are not archived yet, so the lookup cannot serve them; each recipient receives its AlertContext on its party topic (visibility.party.<partyId>)');
-  });
+  // A party reads only its own AlertContext (recipientPartyId = its sub); operators read any
+  // recipient's, that one's default being the alert's recipient. Within the window, as activity.
+  server.get<{ Params: { alertId: string }; Querystring: { recipientPartyId?: string } }>(
+    '/v1/alerts/:alertId',
+    { schema: { params: alertParams, querystring: alertQuerystring, response: { 200: alertContextSchema } } },
+    async (request) => {
+      const caller = callerOf(request);
+      const asked = request.query.recipientPartyId;
+      if (asked !== undefined && !caller.operator) throw new HttpError(403, 'forbidden', 'recipientPartyId is for operators; a party reads its own AlertContext without it');
+      const recipientPartyId = caller.operator ? (asked === undefined ? null : normaliseEui64(asked)!) : caller.subject;
+      const context = await archive.alertContext({ alertId: request.params.alertId, recipientPartyId, from: windowStart(now(), config.lookupWindowMs) });
+      if (!context) throw NO_SUCH_ALERT;
+      return context;
+    },
+  );
 
   server.get('/v1/me', async (request) => {
     const caller = callerOf(request);

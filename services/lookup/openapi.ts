@@ -1,6 +1,6 @@
 // The OpenAPI 3.1 document of the lookup API (GET /v1/openapi.json), from the routes' own schemas.
 import {
-  activityQuerystring, alertParams, deviceParams, errorSchema, meSchema, pageSchema, unownedQuerystring,
+  activityQuerystring, alertContextSchema, alertParams, alertQuerystring, deviceParams, errorSchema, meSchema, pageSchema, unownedQuerystring,
 } from './schemas';
 
 type ObjectSchema = { properties: Record<string, object>; required?: readonly string[] };
@@ -57,9 +57,18 @@ export function openApiDocument(options: { issuer: string; audience: string; ser
       },
       '/v1/alerts/{alertId}': {
         get: {
-          summary: 'The caller\'s AlertContext of an alert (not served yet)',
-          parameters: parameters('path', alertParams),
-          responses: { ...errors, 501: json(errorSchema, 'AlertContexts are not archived yet; they are on the party topic') },
+          summary: 'The caller\'s AlertContext of an alert',
+          description:
+            'A party: its own AlertContext (recipientPartyId = its User ID), as published on its party topic. An operator: any recipient\'s, ' +
+            'chosen with recipientPartyId (default: the alert\'s recipient). 404, identical, for an unknown alert, another recipient\'s, and one ' +
+            'whose eventTime is before the retention window.',
+          parameters: [...parameters('path', alertParams), ...parameters('query', alertQuerystring)],
+          responses: {
+            200: json(alertContextSchema, 'The AlertContext: times epoch ms, absent values null, triggers newest first'),
+            ...errors,
+            403: json(errorSchema, 'recipientPartyId given by a party'),
+            404: json(errorSchema, 'No such alert (or not yours)'),
+          },
         },
       },
       '/v1/me': {

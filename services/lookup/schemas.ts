@@ -1,5 +1,6 @@
 // JSON schemas of the lookup API's parameters and answers: Fastify validates requests with them and
 // the OpenAPI document (openapi.ts) is built from them, so the two cannot drift apart.
+import { ALERT_ID_PATTERN, MAX_ALERT_ID_LENGTH } from '../shared/archiveAlerts';
 import { MAX_CURSOR_LENGTH } from './cursor';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './params';
 
@@ -36,7 +37,15 @@ export const unownedQuerystring = {
 export const alertParams = {
   type: 'object',
   required: ['alertId'],
-  properties: { alertId: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:-]+$' } },
+  properties: { alertId: { type: 'string', minLength: 1, maxLength: MAX_ALERT_ID_LENGTH, pattern: ALERT_ID_PATTERN, description: 'As in AlertEvent' } },
+} as const;
+
+export const alertQuerystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    recipientPartyId: { type: 'string', pattern: EUI64_PATTERN, description: 'Operators only: whose AlertContext (default: the alert\'s recipient; the lowest User ID should one alertId have several)' },
+  },
 } as const;
 
 export const pageFileParams = {
@@ -70,6 +79,49 @@ export const visibilityRecordSchema = {
     recipientRole: nullable('string'),
     sentByRecipient: nullable('boolean'),
     flags: { type: 'array', items: { type: 'string' }, description: 'ROLE_NOT_ELIGIBLE, UNKNOWN_SRV, LATE_OWNERSHIP, NO_OWNER, BEFORE_OWNERSHIP, ...' },
+  },
+} as const;
+
+const triggerSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'eventId', 'requestId', 'messageType', 'serviceReferenceVariant', 'srvTitle', 'critical', 'eventTime', 'originatorRole',
+    'originatorId', 'sentByRecipient', 'responseCode', 'flags', 'match',
+  ],
+  properties: {
+    eventId: { type: 'string' },
+    requestId: { type: 'string' },
+    messageType: visibilityRecordSchema.properties.messageType,
+    serviceReferenceVariant: { type: 'string' },
+    srvTitle: { type: 'string' },
+    critical: { type: 'boolean' },
+    eventTime: { type: 'integer', description: 'epoch milliseconds' },
+    originatorRole: { type: 'string' },
+    originatorId: nullable('string'),
+    sentByRecipient: { type: 'boolean' },
+    responseCode: nullable('string'),
+    flags: { type: 'array', items: { type: 'string' } },
+    match: { type: 'string', enum: ['REQUEST_ID', 'DEVICE_WINDOW'] },
+  },
+} as const;
+
+/** schemas/AlertContext.avsc as JSON: times epoch ms, absent values null. */
+export const alertContextSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['alertId', 'alertCode', 'alertKind', 'deviceId', 'eventTime', 'alertTitle', 'recipientPartyId', 'recipientRole', 'status', 'triggers'],
+  properties: {
+    alertId: { type: 'string' },
+    alertCode: { type: 'string' },
+    alertKind: { type: 'string', enum: ['DEVICE', 'DCC'] },
+    deviceId: { type: 'string' },
+    eventTime: { type: 'integer', description: 'epoch milliseconds' },
+    alertTitle: { type: 'string' },
+    recipientPartyId: { type: 'string' },
+    recipientRole: nullable('string'),
+    status: { type: 'string', enum: ['CORRELATED', 'NO_TRIGGER_FOUND', 'TRIGGER_NOT_VISIBLE'] },
+    triggers: { type: 'array', items: triggerSchema, description: 'Newest first; empty unless status is CORRELATED' },
   },
 } as const;
 

@@ -2,12 +2,23 @@
 // @clickhouse/client when CLICKHOUSE_URL is set. One DDL and one set of queries for both.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { VisibilityRecord } from './contracts';
+import type { AlertContext, VisibilityRecord } from './contracts';
 import type { Config } from './config';
 import { REPO_ROOT } from './paths';
 import { activitySql, seenSql, type ActivityQuery, type ActivityReader, type ActivityRow, type SeenQuery } from './archiveActivity';
+import { alertContextRow, alertContextSql, fromAlertRow, type AlertContextQuery, type AlertContextRowRead } from './archiveAlerts';
 
 const DDL_PATH = path.join(REPO_ROOT, 'infra', 'clickhouse', 'archive.sql');
+/** The archive's tables, each with an eventTime TTL of ARCHIVE_RETENTION_DAYS. */
+const TABLES = ['visibility_archive', 'alert_context_archive'] as const;
+
+/** The DDL file's statements: each ends with ';' at the end of a line. Pure. */
+export function ddlStatements(ddl: string): string[] {
+  return ddl
+    .split(/;[ \t]*$/m)
+    .map((statement) => statement.trim())
+    .filter((statement) => statement.replace(/^--.*$/gm, '').trim() !== '');
+}
 
 export type Delivery = 'party' | 'unowned';
 
@@ -167,7 +178,7 @@ export class Archive implements ArchiveReader, PartyArchiveReader, ActivityReade
     const engine = config.clickhouseUrl ? await serverEngine(config.clickhouseUrl) : await embeddedEngine(config.archivePath);
     const archive = new Archive(engine, config.clickhouseUrl ? 'server' : 'embedded');
     const ddl = fs.readFileSync(DDL_PATH, 'utf8').replaceAll('{retention_days}', String(config.archiveRetentionDays));
-    await engine.exec(ddl);
+    for (const statement of ddlStatements(ddl)) await engine.exec(statement);
     await archive.applyRetention(config.archiveRetentionDays);
     return archive;
   }
@@ -253,12 +264,28 @@ export class Archive implements ArchiveReader, PartyArchiveReader, ActivityReade
    * 93). Materializing rewrites the parts, in the background on a server.
    */
   private async applyRetention(days: number): Promise<void> {
-    const [table] = await this.engine.query<{ engine_full: string }>(
-      "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'visibility_archive'",
-      {},
-    );
-    if (!table || table.engine_full.includes(`toIntervalDay(${days})`)) return;
-    await this.engine.exec(`ALTER TABLE visibility_archive MODIFY TTL toDateTime(eventTime) + INTERVAL ${Math.floor(days)} DAY`);
+    for (const name of TABLES) {
+      const [table] = await this.engine.query<{ engine_full: string }>(
+        'SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {name:String}',
+        { name },
+      );
+      if (!table || table.engine_full.includes(`toIntervalDay(${days})`)) continue;
+      await this.engine.exec(`ALTER TABLE ${name} MODIFY TTL toDateTime(eventTime) + INTERVAL ${Math.floor(days)} DAY`);
+    }
+  }
+
+  /** Archives AlertContexts as published (the alert archiver); a replayed batch collapses by (recipientPartyId, alertId). */
+  async insertAlertContexts(contexts: AlertContext[]): Promise<void> {
+    for (const group of groupByDays(contexts, (c) => c.eventTime, MAX_DAYS_PER_INSERT)) {
+      await this.engine.insertJsonRows('alert_context_archive', group.map(alertContextRow).join('\n'));
+    }
+  }
+
+  /** One recipient's archived AlertContext of an alert (shared/archiveAlerts.ts), or null. */
+  async alertContext(query: AlertContextQuery): Promise<AlertContext | null> {
+    const { sql, params } = alertContextSql(query);
+    const [row] = await this.engine.query<AlertContextRowRead>(sql, params);
+    return row ? fromAlertRow(row) : null;
   }
 
   /** One page of a device's activity for the lookup API (shared/archiveActivity.ts). */

@@ -2,6 +2,7 @@
 // (eventTime, eventId[, recipientPartyId]) newest first), and its encoding for the archiver's
 // internal HTTP route (a lookup in another process than the embedded engine's). Pure.
 import type { ArchivedRecord } from './archive';
+import type { AlertContextReader } from './archiveAlerts';
 import { normaliseEui64 } from './identifiers';
 
 /** Where a page ends: the last row returned. recipientPartyId only orders operators' views (one row per copy). */
@@ -43,8 +44,8 @@ export interface SeenQuery {
   from: number;
 }
 
-/** What the lookup reads: the Archive itself, or the archiver's internal route. */
-export interface ActivityReader {
+/** What the lookup reads: the Archive itself, or the archiver's internal route (alerts: shared/archiveAlerts.ts). */
+export interface ActivityReader extends AlertContextReader {
   activity(query: ActivityQuery): Promise<ActivityRow[]>;
   seen(query: SeenQuery): Promise<boolean>;
 }

@@ -8,6 +8,7 @@ export const STAGE_INPUTS = {
   'ownership-projector': TOPICS.ownershipEvents,
   'fan-out': TOPICS.visibilityRecords,
   archiver: TOPICS.archive,
+  'alert-archiver': TOPICS.alertContexts,
   'alert-triage': TOPICS.alerts,
   'alert-triggers': TOPICS.visibilityRecords,
 } as const;

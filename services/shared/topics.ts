@@ -26,6 +26,8 @@ export function topicLayout({ replicationFactor }: TopicLayoutOptions): ITopicCo
     topic(TOPICS.visibilityRecords, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) }),
     // Same partition count and key as visibility.records: a device's copies stay in order.
     topic(TOPICS.archive, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) }),
+    // Keyed by alertId: a context published again after a crash lands beside its first copy.
+    topic(TOPICS.alertContexts, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) }),
     topic(TOPICS.unowned, 3, { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) }),
     topic(TOPICS.dlq, 3, { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS), 'max.message.bytes': LARGE_MESSAGE_BYTES }),
     // Replay checkpoints: a few small records per replay, the latest per replay id is what counts.

@@ -219,7 +219,8 @@ export async function drained(harness: Harness, timeoutMs = 60_000): Promise<voi
       (await groupLag(harness.kafka, `${prefix}-projector`, TOPICS.auditEvents)) === 0 &&
       (await groupLag(harness.kafka, `${prefix}-ownership-projector`, TOPICS.ownershipEvents)) === 0 &&
       (await groupLag(harness.kafka, `${prefix}-fan-out`, TOPICS.visibilityRecords)) === 0 &&
-      (!harness.app.stages.archiver || (await groupLag(harness.kafka, `${prefix}-archiver`, TOPICS.archive)) === 0) &&
+      (!harness.app.stages.archiver ||
+        ((await groupLag(harness.kafka, `${prefix}-archiver`, TOPICS.archive)) === 0 && (await groupLag(harness.kafka, `${prefix}-alert-archiver`, TOPICS.alertContexts)) === 0)) &&
       (!harness.app.stages['alert-triage'] ||
         ((await groupLag(harness.kafka, `${prefix}-alert-triage`, TOPICS.alerts)) === 0 &&
           (await groupLag(harness.kafka, `${prefix}-alert-triggers`, TOPICS.visibilityRecords)) === 0)),

@@ -66,6 +66,27 @@ describe('aclPlan', () => {
     );
   });
 
+  it('lets alert triage write visibility.alert-contexts and the archiver read it in its alert-archiver group, and no one else', () => {
+    const triage = rows(serviceAcls('alert-triage', 'svc.alert-triage', deployment));
+    expect(triage).toContain('WRITE TOPIC:LITERAL:visibility.alert-contexts');
+    expect(triage.filter((r) => r.startsWith('READ TOPIC'))).toEqual(['READ TOPIC:LITERAL:sat.alerts', 'READ TOPIC:LITERAL:visibility.records']);
+    const archiver = rows(serviceAcls('archiver', 'svc.archiver', deployment));
+    expect(archiver).toEqual(
+      expect.arrayContaining([
+        'READ TOPIC:LITERAL:visibility.alert-contexts',
+        'READ GROUP:LITERAL:srv-visibility-alert-archiver',
+        'WRITE TRANSACTIONAL_ID:PREFIXED:srv-visibility-alert-archiver-',
+        'DESCRIBE TRANSACTIONAL_ID:PREFIXED:srv-visibility-alert-archiver-',
+        'DESCRIBE TOPIC:LITERAL:visibility.alert-contexts',
+      ]),
+    );
+    expect(archiver.filter((r) => r.startsWith('WRITE TOPIC'))).toEqual(['WRITE TOPIC:LITERAL:sat.dlq']);
+    const plan = accessPlan({ deployment, services: defaultServicePrincipals(), parties: [A], operators: ['ops'] });
+    const touching = (operation: string) => plan.acls.filter((a) => a.resourceName === 'visibility.alert-contexts' && a.operation === operation).map((a) => a.principal);
+    expect(touching('WRITE')).toEqual(['User:svc.alert-triage']);
+    expect(touching('READ')).toEqual(['User:svc.archiver']);
+  });
+
   it('follows the deployment prefixes', () => {
     const blue = rows(serviceAcls('archiver', 'svc.archiver', { groupPrefix: 'blue', transactionalIdPrefix: 'blue-tx' }));
     expect(blue).toEqual(expect.arrayContaining(['READ GROUP:LITERAL:blue-archiver', 'WRITE TRANSACTIONAL_ID:PREFIXED:blue-tx-archiver-']));
