@@ -478,13 +478,7 @@
     if (answer.status !== 200 || !answer.body || typeof answer.body !== 'object') {
       $('alert-result').hidden = true;
       say('');
-      showError(
-        answer.status === 501
-          ? 'Alert lookups are not available on this service yet.'
-          : answer.status === 200
-            ? 'Unexpected answer from the lookup service.'
-            : failureText(answer, 'No such alert, or not one of yours.'),
-      );
+      showError(answer.status === 200 ? 'Unexpected answer from the lookup service.' : failureText(answer, 'No such alert, or not one of yours.'));
       return;
     }
     renderAlert(answer.body);
