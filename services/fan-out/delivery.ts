@@ -1,6 +1,7 @@
 // Writes copies inside the caller's transaction: party copies (skipping (eventId, party) pairs
-// already delivered), records without owners to visibility.unowned, and each of them, the same
-// bytes, to visibility.archive, which the archiver stage reads (read committed) into ClickHouse.
+// already delivered), retractions of copies a party was not entitled to (once per (eventId, party):
+// the ledger member `<partyId>#retracted`), records without owners to visibility.unowned, and each
+// of them, the same bytes, to visibility.archive, which the archiver stage reads (read committed) into ClickHouse.
 // The Kafka timestamp is the time of writing (the producer's default), never eventTime: retention
 // counts from when a record was written, so a copy of an old event is not deleted on arrival.
 import type { Admin } from '../shared/kafka';
@@ -19,6 +20,16 @@ import { copiesFor, unownedCopy } from './routing';
 export interface Routed {
   record: VisibilityRecord;
   owners: Owner[];
+}
+
+/** The ledger member that says an event's copy was retracted from this party (beside the party's own member). */
+export function retractedMember(partyId: string): string {
+  return `${partyId}#retracted`;
+}
+
+/** Ledger entries for sent retractions. Pure. */
+export function retractedPairs(retractions: VisibilityRecord[]): Array<[string, string[]]> {
+  return retractions.filter((r) => r.recipientPartyId).map((r) => [r.eventId, [retractedMember(r.recipientPartyId!)]]);
 }
 
 export interface Expired {
@@ -63,7 +74,33 @@ export class Delivery {
 
   /** Writes party copies to their topics and to visibility.archive; returns what it wrote. */
   async deliver(sender: Sender, items: Routed[], extraFlags: string[] = []): Promise<VisibilityRecord[]> {
-    const fresh = await this.freshCopies(items, extraFlags);
+    return this.send(sender, await this.freshCopies(items, extraFlags));
+  }
+
+  /**
+   * Writes retractions (lateOwnership.ts, planRetractions: copies as delivered, flagged RETRACTED)
+   * to their parties' topics, same key, and to visibility.archive, where the newer row replaces the
+   * copy's; skips those the ledger or this call already holds. Returns what it wrote.
+   */
+  async retract(sender: Sender, retractions: VisibilityRecord[]): Promise<VisibilityRecord[]> {
+    if (retractions.length === 0) return [];
+    const ledger = await this.state.deliveredTo(retractions.map((r) => r.eventId));
+    const fresh: VisibilityRecord[] = [];
+    const inCall = new Set<string>();
+    for (const retraction of retractions) {
+      const member = retractedMember(retraction.recipientPartyId!);
+      const id = `${retraction.eventId}\u0000${member}`;
+      if (ledger.get(retraction.eventId)?.has(member) || inCall.has(id)) {
+        this.metrics.duplicates.inc();
+        continue;
+      }
+      inCall.add(id);
+      fresh.push(retraction);
+    }
+    return this.send(sender, fresh);
+  }
+
+  private async send(sender: Sender, fresh: VisibilityRecord[]): Promise<VisibilityRecord[]> {
     if (fresh.length === 0) return [];
     const t0 = performance.now();
     await this.partyTopics.ensure(fresh.map((c) => c.recipientPartyId!));

@@ -7,7 +7,8 @@
 //   every PENDING_SCAN_MS, for each partition p this instance owns:
 //     own:changes (registration data that arrived late; only as far as the archiver has archived
 //       p's earlier copies) -> archived events of p's devices it touches -> owners that lack a
-//       copy get one, flagged LATE_OWNERSHIP
+//       copy get one, flagged LATE_OWNERSHIP; recipients no longer named as owners at the event's
+//       time get their copy again, flagged RETRACTED (once; the archive row is replaced by it)
 //     waiting records of p -> owners known now: copies; waited OWNERSHIP_WAIT_MS: visibility.unowned
 // Each batch and each timer step is one Kafka transaction of p's producer (fenced per partition)
 // carrying p's offsets; the state it changes (ledger, waiting records, late-ownership cursor) is
@@ -22,10 +23,10 @@ import type { Runtime } from '../shared/runtime';
 import { stageSettings, startStage, type RunningStage } from '../shared/stage';
 import { ArchiveFrontier } from './archiveFrontier';
 import { ARCHIVER } from '../archiver/archiverService';
-import { Delivery, type Expired, type Routed } from './delivery';
+import { Delivery, retractedPairs, type Expired, type Routed } from './delivery';
 import { FanOutState, deliveredPairs, emptyDelta, type PendingRecord, type StateDelta } from './fanOutState';
 import { LateOwnershipFeed, type LateWork } from './lateOwnershipFeed';
-import { planLateDeliveries } from './lateOwnership';
+import { planLateDeliveries, planRetractions } from './lateOwnership';
 import { partitionOfKey } from './partitioning';
 import { Punctuator } from '../shared/punctuator';
 
@@ -121,26 +122,32 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
     },
   });
 
-  /** Late registration data for partition p's devices: owners without a copy get one. */
+  /** Late registration data for partition p's devices: owners without a copy get one; copies sent to non-owners are retracted. */
   async function reconcileLate(partition: number): Promise<void> {
     await stage.runOnPartition<LateWork>(
       partition,
       () => lateFeed.next(partition),
       async (work, sender, context) => {
         let sent: VisibilityRecord[] = [];
+        let retracted: VisibilityRecord[] = [];
         if (work.archived.length > 0) {
           const { devices, mpxns } = await loadOwnership(work.deviceIds, 'late');
-          const plan = planLateDeliveries(work.archived, (record) => resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime));
-          sent = await delivery.deliver(sender, plan, [FLAGS.LATE_OWNERSHIP]);
+          const ownersOf = (record: VisibilityRecord) => resolveOwners(devices.get(record.deviceId), mpxns, record.eventTime);
+          sent = await delivery.deliver(sender, planLateDeliveries(work.archived, ownersOf), [FLAGS.LATE_OWNERSHIP]);
+          retracted = await delivery.retract(sender, planRetractions(work.archived, ownersOf));
         }
         const delta: StateDelta = emptyDelta();
-        delta.delivered = deliveredPairs(sent);
+        delta.delivered = [...deliveredPairs(sent), ...retractedPairs(retracted)];
         delta.lateCursor = work.cursor;
         return state.changeOnCommit(context, delta, () => {
           copiesCount(sent);
           if (sent.length > 0) {
             metrics.lateDeliveries.inc(sent.length);
             log.info({ partition, copies: sent.length, devices: work.deviceIds.length }, 'late registration data: delivered to owners that lacked a copy');
+          }
+          if (retracted.length > 0) {
+            metrics.retractions.inc(retracted.length);
+            log.info({ partition, copies: retracted.length, devices: work.deviceIds.length }, 'late registration data: copies sent to parties that were not owners retracted');
           }
         });
       },

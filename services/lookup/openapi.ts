@@ -41,9 +41,9 @@ export function openApiDocument(options: { issuer: string; audience: string; ser
         get: {
           summary: 'The caller\'s view of one device',
           description:
-            'A party: the copies it received (LATE_OWNERSHIP ones included); as the device\'s current owner, also the device\'s records ' +
+            'A party: the copies it received (LATE_OWNERSHIP ones included, RETRACTED ones not); as the device\'s current owner, also the device\'s records ' +
             'from before it gained it, flagged BEFORE_OWNERSHIP, originatorId null, recipient fields its own, each event once. ' +
-            'An operator: every copy of the device, with originatorId. 404, identical, for an unknown device and for a device the party neither owns nor owned.',
+            'An operator: every copy of the device, with originatorId (retracted ones flagged RETRACTED). 404, identical, for an unknown device and for a device the party neither owns nor owned.',
           parameters: [...parameters('path', deviceParams), ...parameters('query', activityQuerystring)],
           responses: { 200: json(pageSchema, 'A page, newest first (eventTime, then eventId, descending)'), ...errors, 404: json(errorSchema, 'No such device (or not yours)') },
         },

@@ -78,7 +78,7 @@ export const visibilityRecordSchema = {
     recipientPartyId: nullable('string'),
     recipientRole: nullable('string'),
     sentByRecipient: nullable('boolean'),
-    flags: { type: 'array', items: { type: 'string' }, description: 'ROLE_NOT_ELIGIBLE, UNKNOWN_SRV, LATE_OWNERSHIP, NO_OWNER, BEFORE_OWNERSHIP, ...' },
+    flags: { type: 'array', items: { type: 'string' }, description: 'ROLE_NOT_ELIGIBLE, UNKNOWN_SRV, LATE_OWNERSHIP, NO_OWNER, BEFORE_OWNERSHIP, RETRACTED (operators only), ...' },
   },
 } as const;
 

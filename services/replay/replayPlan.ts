@@ -115,13 +115,14 @@ export function replayRecord(row: ArchivedRecord): VisibilityRecord {
 
 /**
  * Whether this archive row may go to the party: a copy delivered to it (never an unowned row,
- * never another party's), of the replay's device and time range. The archive query asks for
- * exactly these; this is checked again before anything is published. Pure.
+ * never another party's) and not retracted from it since, of the replay's device and time range.
+ * The archive query asks for exactly these; this is checked again before anything is published. Pure.
  */
 export function entitled(row: ArchivedRecord, range: PartyRange): boolean {
   return (
     row.delivery === 'party' &&
     row.recipientPartyId === range.partyId &&
+    !row.flags.includes(FLAGS.RETRACTED) &&
     (range.deviceId === undefined || row.deviceId === range.deviceId) &&
     row.eventTime >= range.from &&
     row.eventTime < range.to

@@ -148,10 +148,12 @@ export interface ArchiveQuery {
 
 /** WHERE clause and parameters for a party's own copies in a range, after a keyset cursor. Pure. */
 export function partyRangeFilter(range: PartyRange, after?: PartyRowKey): { where: string; params: Record<string, unknown> } {
-  // Only copies delivered to this party: never unowned rows (recipient ''), never another party's.
+  // Only copies delivered to this party and not retracted from it: never unowned rows (recipient ''),
+  // never another party's, never one it was told to disregard (RETRACTED).
   const where = [
     'recipientPartyId = {partyId:String}',
     "delivery = 'party'",
+    "NOT has(flags, 'RETRACTED')",
     'eventTime >= fromUnixTimestamp64Milli({from:Int64})',
     'eventTime < fromUnixTimestamp64Milli({to:Int64})',
   ];

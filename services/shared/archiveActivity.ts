@@ -54,6 +54,12 @@ export const MAX_ACTIVITY_ROWS = 1001;
 const MAX_EVENT_ID_LENGTH = 512;
 
 const TIME = (name: string) => `fromUnixTimestamp64Milli({${name}:Int64})`;
+/**
+ * A copy retracted from its recipient (FLAGS.RETRACTED) is not served to parties: not to the party
+ * it was withdrawn from, nor to a current owner as another recipient's copy, nor as a sign that a
+ * party has seen the device. Operators still see it, flagged: who was sent what, and that it was withdrawn.
+ */
+const NOT_RETRACTED = "NOT has(flags, 'RETRACTED')";
 const RANGE = `eventTime >= ${TIME('from')} AND eventTime < ${TIME('to')}`;
 
 /** The SQL and its bound parameters; `columns` is the archive's SELECT list (eventTimeMs, ...). */
@@ -85,7 +91,7 @@ export function activitySql(query: ActivityQuery, columns: string): { sql: strin
   }
   params.partyId = scope.partyId;
   const own = `SELECT ${columns}, 0 AS beforeOwnership FROM visibility_archive FINAL
-    WHERE ${where} AND recipientPartyId = {partyId:String}${keysetByEvent}
+    WHERE ${where} AND recipientPartyId = {partyId:String} AND ${NOT_RETRACTED}${keysetByEvent}
     ORDER BY eventTime DESC, eventId DESC LIMIT {limit:UInt32}`;
   if (scope.beforeOwnershipUntil === null) return { sql: own, params };
   params.until = scope.beforeOwnershipUntil;
@@ -94,7 +100,7 @@ export function activitySql(query: ActivityQuery, columns: string): { sql: strin
   // in this order), else any one other copy, whose recipient-specific fields the lookup replaces.
   return {
     sql: `SELECT ${columns}, recipientPartyId != {partyId:String} AS beforeOwnership FROM visibility_archive FINAL
-      WHERE ${where} AND (recipientPartyId = {partyId:String} OR eventTime < ${TIME('until')})${keysetByEvent}
+      WHERE ${where} AND (recipientPartyId = {partyId:String} OR eventTime < ${TIME('until')}) AND ${NOT_RETRACTED}${keysetByEvent}
       ORDER BY eventTime DESC, eventId DESC, recipientPartyId = {partyId:String} DESC, recipientPartyId DESC
       LIMIT 1 BY eventId LIMIT {limit:UInt32}`,
     params,
@@ -104,12 +110,15 @@ export function activitySql(query: ActivityQuery, columns: string): { sql: strin
 export function seenSql(query: SeenQuery): { sql: string; params: Record<string, unknown> } {
   const params: Record<string, unknown> = { deviceId: query.deviceId, from: query.from };
   let party = '';
+  let final = '';
   if (query.partyId !== null) {
-    party = ' AND recipientPartyId = {partyId:String}';
+    party = ` AND recipientPartyId = {partyId:String} AND ${NOT_RETRACTED}`;
+    // FINAL: a retracted copy's older, unflagged row may still sit in an unmerged part.
+    final = ' FINAL';
     params.partyId = query.partyId;
   }
   return {
-    sql: `SELECT 1 AS seen FROM visibility_archive WHERE deviceId = {deviceId:String}${party} AND eventTime >= ${TIME('from')} LIMIT 1`,
+    sql: `SELECT 1 AS seen FROM visibility_archive${final} WHERE deviceId = {deviceId:String}${party} AND eventTime >= ${TIME('from')} LIMIT 1`,
     params,
   };
 }

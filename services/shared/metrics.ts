@@ -76,6 +76,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly retractions = new Counter({
+    name: 'visibility_retracted_copies_total',
+    help: 'Copies retracted (sent again flagged RETRACTED) because registration data that arrived late showed the recipient was not entitled to them',
+    registers: [this.registry],
+  });
+
   readonly cache = new Counter({
     name: 'visibility_ownership_cache_total',
     help: 'Ownership cache lookups by outcome (hit, miss, invalidated)',

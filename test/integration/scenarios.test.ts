@@ -56,7 +56,7 @@ test('a CoS that arrives after the events it governs: the events wait, then go t
   expect(contents[b].every((m) => !m.value.flags.includes('LATE_OWNERSHIP'))).toBe(true);
 });
 
-test('a retrospective CoS after delivery: the new supplier gets what happened since its effective date', async () => {
+test('a retrospective CoS after delivery: the new supplier gets what happened since its effective date, the old one has it retracted', async () => {
   const now = Date.now();
   const [device, a, b, ed] = [randomEui64(), randomEui64(), randomEui64(), randomEui64()];
   const mpan = randomMpan();
@@ -68,12 +68,14 @@ test('a retrospective CoS after delivery: the new supplier gets what happened si
   await partyContents(harness, { [a]: ids([...before, ...after]) });
   // Only now does the registration feed say B took over three days ago.
   await sendOwnershipAndWait([supplier(mpan, b, 'IS', cos)]);
-  const expected = { [a]: ids([...before, ...after]), [b]: ids(after), [ed]: ids([...before, ...after]) };
+  // A is told, once per copy, that the copies after B's effective date were not its to have.
+  const expected = { [a]: ids([...before, ...after, ...after]), [b]: ids(after), [ed]: ids([...before, ...after]) };
   const contents = await partyContents(harness, expected);
   expect(eventIdsByParty(contents)).toEqual(expected);
-  // B's copies say they came late; A keeps what it was sent when it was the known owner.
+  // B's copies say they came late; A's second copies of the later events say they are retracted.
   expect(contents[b].map((m) => m.value.flags)).toEqual([['LATE_OWNERSHIP'], ['LATE_OWNERSHIP']]);
   expect(contents[b].every((m) => m.value.recipientRole === 'IS' && m.value.sentByRecipient === false)).toBe(true);
+  expect(contents[a].filter((m) => m.value.flags.includes('RETRACTED')).map((m) => m.value.eventId).sort()).toEqual(ids(after));
 });
 
 test('a device moved from one MPxN to another', async () => {

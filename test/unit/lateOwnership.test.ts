@@ -4,6 +4,9 @@ import type { ArchivedRecord } from '../../services/shared/archive';
 import { FLAGS } from '../../services/shared/contracts';
 import { baseRecord, planLateDeliveries, planRetractions } from '../../services/fan-out/lateOwnership';
 import type { Owner, OwnerResolution } from '../../services/shared/ownership';
+import { partyRangeFilter } from '../../services/shared/archive';
+import { activitySql, seenSql } from '../../services/shared/archiveActivity';
+import { entitled } from '../../services/replay/replayPlan';
 import { visibilityRecord } from '../support/fixtures';
 
 const A = '90-B3-D5-1F-30-01-00-00';
@@ -75,5 +78,30 @@ describe('planLateDeliveries with retracted copies', () => {
 
   test('a retracted recipient counts as served: it is not sent the copy again as late', () => {
     expect(planLateDeliveries([copy('e1', A, { flags: [FLAGS.RETRACTED] })], () => owned(is(A)))).toEqual([]);
+  });
+});
+
+describe('retracted copies are not served to parties', () => {
+  const query = { deviceId: DEVICE, from: 0, to: 10_000, after: null, limit: 10 };
+  const notRetracted = "NOT has(flags, 'RETRACTED')";
+
+  test('lookup: a party\'s own view and its view as current owner skip them; operators still see them', () => {
+    expect(activitySql({ ...query, scope: { kind: 'party', partyId: A, beforeOwnershipUntil: null } }, 'eventId').sql).toContain(notRetracted);
+    expect(activitySql({ ...query, scope: { kind: 'party', partyId: A, beforeOwnershipUntil: 5_000 } }, 'eventId').sql).toContain(notRetracted);
+    expect(activitySql({ ...query, scope: { kind: 'operator' } }, 'eventId').sql).not.toContain('RETRACTED');
+  });
+
+  test('lookup: a retracted copy is no sign that the party has seen the device (read with FINAL)', () => {
+    const { sql } = seenSql({ deviceId: DEVICE, partyId: A, from: 0 });
+    expect(sql).toContain(notRetracted);
+    expect(sql).toContain('FINAL');
+    expect(seenSql({ deviceId: DEVICE, partyId: null, from: 0 }).sql).not.toContain('RETRACTED');
+  });
+
+  test('replay: neither the archive query nor the entitlement check lets one through', () => {
+    expect(partyRangeFilter({ partyId: A, from: 0, to: 10_000 }).where).toContain(notRetracted);
+    const range = { partyId: A, from: 0, to: 10_000 };
+    expect(entitled(copy('e1', A), range)).toBe(true);
+    expect(entitled(copy('e1', A, { flags: [FLAGS.RETRACTED] }), range)).toBe(false);
   });
 });
