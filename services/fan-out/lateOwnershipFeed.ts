@@ -7,7 +7,7 @@ import type Redis from 'ioredis';
 import type { ArchiveReader, ArchivedRecord } from '../shared/archive';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
-import { EVERYTHING_CHANGED, KEYS, devicesAffected, readChanges } from '../shared/ownershipStore';
+import { EVERYTHING_CHANGED, KEYS, devicesAffected, isInitialised, readChanges } from '../shared/ownershipStore';
 import { streamIdBefore, type ArchiveFrontier } from './archiveFrontier';
 import type { FanOutState } from './fanOutState';
 import { partitionOfKey } from './partitioning';
@@ -33,6 +33,10 @@ export class LateOwnershipFeed {
 
   async next(partition: number): Promise<LateWork | undefined> {
     const archive = this.archive;
+    // While the store is being rebuilt (own:initialised absent) it answers from part of the facts:
+    // an owner missing from that answer would have its copies retracted, wrongly and for good. The
+    // work waits; the cursor stays, and the rebuild's announcement brings what it delivered meanwhile.
+    if (!(await isInitialised(this.redis))) return undefined;
     const cursor = await this.state.lateCursor(partition);
     if (cursor === null) {
       // A partition's first step starts at the stream's end: nothing before this fan-out existed.

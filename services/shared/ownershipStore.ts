@@ -4,7 +4,7 @@
 //   own:mpxn-devices:<mpxn>  SET   every device ever associated with the MPxN
 //   own:changes              STREAM one entry per written key (cache invalidation, late-ownership work)
 //   own:seq                  counter of change entries, to detect a reader that fell behind the trimmed stream
-//   own:initialised          marker: absent on an empty store, which triggers a rebuild from Kafka
+//   own:initialised          marker: absent on an empty (or half rebuilt) store, which triggers a rebuild from Kafka
 import type Redis from 'ioredis';
 import { execAll } from './redis';
 import {
@@ -78,7 +78,9 @@ export const EVERYTHING_CHANGED = '*';
 /**
  * Writes a batch of facts atomically: one MULTI, one round trip. New facts are announced on the
  * change stream (cache invalidation, late-ownership work); a rebuild restores known facts and
- * announces once, at its end (see announceRebuild).
+ * announces once, at its end (see announceRebuild), which is also when it sets the marker: a store
+ * half rebuilt is not initialised (late-ownership work, which may retract copies, waits for it, and
+ * a rebuild interrupted by a crash is run again on the next start).
  */
 export async function writeFacts(redis: Redis, facts: OwnershipFact[], { announce = true } = {}): Promise<void> {
   if (facts.length === 0) return;
@@ -98,7 +100,7 @@ export async function writeFacts(redis: Redis, facts: OwnershipFact[], { announc
       multi.xadd(KEYS.changes, 'MAXLEN', '~', CHANGE_STREAM_MAXLEN, '*', 'key', key, 'from', String(fact.effectiveFrom));
     }
   }
-  multi.set(KEYS.initialised, '1');
+  if (announce) multi.set(KEYS.initialised, '1');
   await execAll(multi);
 }
 
