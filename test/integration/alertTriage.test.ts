@@ -7,7 +7,9 @@ import { drained, readTopic, useHarness, waitFor, type Harness } from '../suppor
 
 const DAY = 24 * 3600_000;
 const MINUTE = 60_000;
-const harness = useHarness({ env: { ALERT_WAIT_MS: '3000', ALERT_LOOKBACK_MS: String(15 * MINUTE) } });
+// Its own consumer groups: a suite sharing the default test groups at the same time would take some
+// of sat.alerts' partitions (and decide those alerts with its own ALERT_WAIT_MS, in its own archive).
+const harness = useHarness({ env: { ALERT_WAIT_MS: '3000', ALERT_LOOKBACK_MS: String(15 * MINUTE), GROUP_PREFIX: 'srv-visibility-test-alert-triage' } });
 
 function alert(overrides: Partial<AlertEvent> & Pick<AlertEvent, 'deviceId' | 'recipientId'>): AlertEvent {
   return {
@@ -40,6 +42,18 @@ async function contextsFor(h: Harness, partyId: string, until: (c: AlertContext[
   await read(false);
   await drained(h);
   return read(true); // everything there by now, doubles included
+}
+
+/**
+ * What visibility.alert-contexts (the archiver's input) holds for these alerts, and the same alerts'
+ * contexts on the party's topic, as raw bytes (both read committed, so aborted attempts never show).
+ */
+async function archivedAndDelivered(h: Harness, partyId: string, alertIds: string[]): Promise<{ archived: Buffer[]; delivered: Buffer[] }> {
+  const wanted = new Set(alertIds);
+  await drained(h);
+  const archived = await readTopic<Buffer>(h.kafka, h.codec, TOPICS.alertContexts, { raw: true, toEnd: true, filter: (m) => wanted.has(m.key ?? '') });
+  const delivered = (await readTopic<Buffer>(h.kafka, h.codec, partyTopic(partyId), { raw: true, toEnd: true })).filter((m) => m.raw && m.raw.readInt32BE(1) === h.ids.alertContext);
+  return { archived: archived.map((m) => m.raw!), delivered: delivered.map((m) => m.raw!) };
 }
 
 /** A meter on its own MPAN with `supplier` as IS from 30 days ago (or from `from`). */
@@ -180,6 +194,18 @@ test('failures on alert triage\'s write path: a crash after the commit, transact
   const again = await contextsFor(harness, supplier, () => false, 3_000);
   expect(again.map((c) => c.alertId).sort()).toEqual(raised.map((a) => a.alertId).sort());
   expect(harness.logs.text).toContain('"outcome":"applied"');
+  // The archiver's input got exactly what the party got, once each, the very bytes (same schema id),
+  // nothing of the aborted transactions; and the archive serves each context as delivered.
+  const { archived, delivered } = await archivedAndDelivered(harness, supplier, raised.map((a) => a.alertId));
+  const hex = (buffers: Buffer[]) => buffers.map((b) => b.toString('hex')).sort();
+  expect(archived).toHaveLength(raised.length);
+  expect(hex(archived)).toEqual(hex(delivered));
+  const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+  for (const context of again) {
+    const read = () => harness.app.archive!.alertContext({ alertId: context.alertId, recipientPartyId: supplier, from: 0 });
+    await waitFor(async () => (await read()) !== null, { what: `the archived AlertContext of ${context.alertId}` });
+    expect(plain(await read())).toEqual(plain(context));
+  }
 });
 
 test('bad alerts go to the DLQ with a reason; no payload byte of an alert or a request reaches a topic or a log', async () => {
