@@ -4,12 +4,15 @@
 // late work runs), its archive row carries RETRACTED, and no party lookup or replay serves it.
 import { FLAGS, TOPICS, type AuditEvent, type OwnershipEvent, type VisibilityRecord } from '../../services/shared/contracts';
 import type { ArchivedRecord } from '../../services/shared/archive';
+import { mintToken, readSigningKey } from '../../services/lookup/keys';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan } from '../support/fixtures';
 import { drained, readTopics, useHarness, waitFor, type ReadMessage } from '../support/pipeline';
 
 const DAY = 24 * 3600_000;
 // A deployment of its own: a suite someone else runs at the same time under the default test groups
-// takes partitions from this one (seen here as copies written by both processes).
+// takes partitions from this one. (Any other fan-out running on the shared stack meanwhile, under
+// any group, also delivers this suite's records, under its own ledger: copies then appear twice.
+// Run this file alone.)
 const harness = useHarness({ env: { GROUP_PREFIX: 'srv-visibility-test-corrections' } });
 
 const ids = (events: AuditEvent[]) => events.map((e) => e.eventId).sort();
@@ -57,6 +60,15 @@ async function partyReads(deviceId: string, partyId: string, from: number, to: n
   const replay = await archive.readPartyRange({ partyId, deviceId, from, to }, undefined, 100);
   const seen = await archive.seen({ deviceId, partyId, from });
   return { activity: activity.map((r) => r.eventId).sort(), asCurrentOwner: asCurrentOwner.filter((r) => !r.beforeOwnership).map((r) => r.eventId).sort(), replay: replay.map((r) => r.eventId).sort(), seen };
+}
+
+/** The lookup API over HTTP, as the party (or an operator) with a token signed by the stack's key. */
+async function lookup(deviceId: string, subject: string, operator = false): Promise<{ status: number; items: VisibilityRecord[]; text: string }> {
+  const config = harness.app.runtime.config;
+  const token = await mintToken(readSigningKey(config.stackDir), { subject, operator, issuer: config.lookupIssuer, audience: config.lookupAudience, ttlSeconds: 600 });
+  const response = await fetch(`http://127.0.0.1:${harness.app.lookup!.port}/v1/devices/${deviceId}/activity?limit=100`, { headers: { authorization: `Bearer ${token}` } });
+  const text = await response.text();
+  return { status: response.status, items: response.status === 200 ? (JSON.parse(text) as { items: VisibilityRecord[] }).items : [], text };
 }
 
 function expectNoPayload(device: string, contents: Record<string, Array<ReadMessage<VisibilityRecord>>>, archived: unknown): void {
@@ -117,7 +129,14 @@ test('a retrospective CoS: B gets the copies since its effective date, A gets ea
   expect(await partyReads(device, b, from, now)).toEqual({ activity: ids(after), asCurrentOwner: ids(after), replay: ids(after), seen: true });
   const operatorView = await harness.app.archive!.activity({ deviceId: device, scope: { kind: 'operator' }, from, to: now, after: null, limit: 100 });
   expect(operatorView.filter((r) => r.recipientPartyId === a && r.flags.includes(FLAGS.RETRACTED)).map((r) => r.eventId).sort()).toEqual(ids(after));
-  expectNoPayload(device, contents, rows);
+  // The same over HTTP: A's view holds only what it may keep; B, the current owner, sees its late
+  // copies and the earlier event as BEFORE_OWNERSHIP; an operator sees A's retracted copies, flagged.
+  const [byA, byB, byOperator] = [await lookup(device, a), await lookup(device, b), await lookup(device, randomEui64(), true)];
+  expect(byA.status).toBe(200);
+  expect(byA.items.map((i) => `${i.eventId} ${i.flags.join(',')}`)).toEqual(plain(before));
+  expect(byB.items.map((i) => `${i.eventId} ${i.flags.join(',')}`).sort()).toEqual([...flagged(after, FLAGS.LATE_OWNERSHIP), ...flagged(before, 'BEFORE_OWNERSHIP')].sort());
+  expect(byOperator.items.filter((i) => i.recipientPartyId === a && i.flags.includes(FLAGS.RETRACTED)).map((i) => i.eventId).sort()).toEqual(ids(after));
+  expectNoPayload(device, contents, [rows, byA.text, byB.text, byOperator.text]);
 }, 180_000);
 
 test('a corrected association: the right MPxN\'s parties get the copies, the wrong MPxN\'s parties get them back flagged RETRACTED', async () => {
@@ -156,5 +175,10 @@ test('a corrected association: the right MPxN\'s parties get the copies, the wro
   const from = now - 30 * DAY;
   for (const party of [a, edA]) expect(await partyReads(device, party, from, now)).toEqual({ activity: [], asCurrentOwner: [], replay: [], seen: false });
   for (const party of [b, edB]) expect(await partyReads(device, party, from, now)).toEqual({ activity: ids(events), asCurrentOwner: ids(events), replay: ids(events), seen: true });
-  expectNoPayload(device, contents, rows);
+  // Over HTTP: the same 404 as for a device they never heard of; the right MPAN's parties see the events.
+  const answers = [await lookup(device, a), await lookup(device, edA), await lookup(device, b), await lookup(device, edB)];
+  expect(answers.map((x) => x.status)).toEqual([404, 404, 200, 200]);
+  expect(answers[0].text).toBe((await lookup(randomEui64(), a)).text);
+  for (const x of answers.slice(2)) expect(x.items.map((i) => i.eventId).sort()).toEqual(ids(events));
+  expectNoPayload(device, contents, [rows, ...answers.map((x) => x.text)]);
 }, 180_000);
