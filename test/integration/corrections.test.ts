@@ -108,6 +108,10 @@ test('a retrospective CoS: B gets the copies since its effective date, A gets ea
     expect(retraction.value).toMatchObject({ recipientPartyId: a, recipientRole: 'IS' });
   }
 
+  // The ledger records each retraction beside the copy (what keeps a replayed step from sending it again).
+  const ledger = await harness.app.fanOut!.state.deliveredTo(ids(after));
+  for (const id of ids(after)) expect([...ledger.get(id)!].sort()).toEqual([a, `${a}#retracted`, b, ed].sort());
+
   // The archive's rows for A's retracted copies carry RETRACTED (read with FINAL); the earlier one does not.
   await waitFor(async () => (await archiveRows(device, a)).filter((r) => r.flags.includes(FLAGS.RETRACTED)).length === 2, { what: 'the RETRACTED rows in the archive', timeoutMs: 60_000 });
   const rows = await archiveRows(device, a);
