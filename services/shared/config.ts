@@ -4,6 +4,7 @@ import path from 'node:path';
 import { REPO_ROOT } from './paths';
 
 export type DisclosurePolicy = 'own-requests' | 'owners' | 'none';
+
 export const KAFKA_SECURITY_PROTOCOLS = ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'] as const;
 export const KAFKA_SASL_MECHANISMS = ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'] as const;
 
@@ -15,7 +16,6 @@ export interface KafkaSecurity {
   /** PEM file of the CA that signed the brokers' certificates (ssl, sasl_ssl); unset: the system's CAs. */
   sslCaLocation?: string;
 }
-
 
 export interface Config {
   kafkaBrokers: string[];
