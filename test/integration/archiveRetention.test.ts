@@ -35,7 +35,8 @@ test('rows past ARCHIVE_RETENTION_DAYS are removed by the TTL, newer rows stay; 
   let archive = await Archive.open(configWith(dataPath, 5));
   try {
     await archive.insert([copy(1), copy(4), copy(6), copy(40)]);
-    expect(await archive.count()).toBe(4); // a TTL acts when parts merge, not on insert
+    // A TTL acts when parts merge: a background merge may already have run (seen in CI), so only
+    // the state after a forced merge is asserted.
     await archive.execute('OPTIMIZE TABLE visibility_archive FINAL');
     const kept = await archive.find({ deviceId });
     expect(kept.map((r) => Math.round((now - r.eventTime) / DAY)).sort((a, b) => a - b)).toEqual([1, 4]);
