@@ -35,8 +35,11 @@ export class Shutdown {
   /** Closes everything (within the deadline) and exits with `code`. */
   exit(code: number): void {
     const deadline = setTimeout(() => {
-      this.logger.error('shutdown deadline passed; exiting');
-      process.exit(1);
+      this.logger.error('shutdown deadline passed; killing the process');
+      // Not process.exit: past the deadline something is stuck, and exit's own teardown can hang
+      // on it too (seen: the embedded ClickHouse after a fatal error held the archiver's exit
+      // forever, so its supervisor never saw it end and never restarted it). SIGKILL always ends.
+      process.kill(process.pid, 'SIGKILL');
     }, this.deadlineMs);
     deadline.unref();
     void this.run().then(() => process.exit(code));
