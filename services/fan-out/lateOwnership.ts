@@ -3,7 +3,7 @@
 // (planLateDeliveries) and which recipients were sent a copy they were not entitled to
 // (planRetractions).
 import type { ArchivedRecord } from '../shared/archive';
-import { FLAGS, type VisibilityRecord } from '../shared/contracts';
+import { FLAGS, pickVisibilityRecord, type VisibilityRecord } from '../shared/contracts';
 import { parseRequestId } from '../shared/identifiers';
 import type { Owner, OwnerResolution } from '../shared/ownership';
 
@@ -15,16 +15,7 @@ export interface LateDelivery {
 /** The record as the projector made it, rebuilt from any archived copy of it. */
 export function baseRecord(copy: ArchivedRecord): VisibilityRecord {
   return {
-    eventId: copy.eventId,
-    messageType: copy.messageType,
-    requestId: copy.requestId,
-    serviceReferenceVariant: copy.serviceReferenceVariant,
-    deviceId: copy.deviceId,
-    eventTime: copy.eventTime,
-    originatorRole: copy.originatorRole,
-    responseCode: copy.responseCode,
-    srvTitle: copy.srvTitle,
-    critical: copy.critical,
+    ...pickVisibilityRecord(copy),
     // Copies may hide the originator (disclosure policy); the Request ID always names it.
     originatorId: copy.originatorId ?? parseRequestId(copy.requestId)?.originatorId ?? null,
     recipientPartyId: null,
@@ -36,23 +27,7 @@ export function baseRecord(copy: ArchivedRecord): VisibilityRecord {
 
 /** An archived copy as it was delivered to its recipient (the contract's fields only). */
 export function deliveredRecord(copy: ArchivedRecord): VisibilityRecord {
-  return {
-    eventId: copy.eventId,
-    messageType: copy.messageType,
-    requestId: copy.requestId,
-    serviceReferenceVariant: copy.serviceReferenceVariant,
-    deviceId: copy.deviceId,
-    eventTime: copy.eventTime,
-    originatorRole: copy.originatorRole,
-    responseCode: copy.responseCode,
-    srvTitle: copy.srvTitle,
-    critical: copy.critical,
-    originatorId: copy.originatorId,
-    recipientPartyId: copy.recipientPartyId,
-    recipientRole: copy.recipientRole,
-    sentByRecipient: copy.sentByRecipient,
-    flags: [...copy.flags],
-  };
+  return pickVisibilityRecord(copy);
 }
 
 export function planLateDeliveries(archived: ArchivedRecord[], ownersOf: (record: VisibilityRecord) => OwnerResolution): LateDelivery[] {

@@ -1,7 +1,7 @@
 // Who sees what through the lookup API. Pure: ownership histories and archive rows in, decisions
 // and response items out.
 import type { ActivityRow, ActivityScope } from '../shared/archiveActivity';
-import { FLAGS, type OwnerRole, type VisibilityRecord } from '../shared/contracts';
+import { FLAGS, pickVisibilityRecord, type OwnerRole, type VisibilityRecord } from '../shared/contracts';
 import { resolveOwners, type DeviceHistory, type MpxnHistory } from '../shared/ownership';
 
 export const BEFORE_OWNERSHIP = 'BEFORE_OWNERSHIP';
@@ -66,23 +66,7 @@ const EVENT_FLAGS: ReadonlySet<string> = new Set([FLAGS.ROLE_NOT_ELIGIBLE, FLAGS
 
 /** Exactly the contract's VisibilityRecord fields, nothing else of the row. */
 export function record(row: ActivityRow): VisibilityRecord {
-  return {
-    eventId: row.eventId,
-    messageType: row.messageType,
-    requestId: row.requestId,
-    serviceReferenceVariant: row.serviceReferenceVariant,
-    deviceId: row.deviceId,
-    eventTime: row.eventTime,
-    originatorRole: row.originatorRole,
-    responseCode: row.responseCode ?? null,
-    srvTitle: row.srvTitle,
-    critical: row.critical,
-    originatorId: row.originatorId ?? null,
-    recipientPartyId: row.recipientPartyId ?? null,
-    recipientRole: row.recipientRole ?? null,
-    sentByRecipient: row.sentByRecipient ?? null,
-    flags: [...row.flags],
-  };
+  return pickVisibilityRecord(row);
 }
 
 /**

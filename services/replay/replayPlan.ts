@@ -2,7 +2,7 @@
 // a replayed copy is, which archive rows a party may be sent, how batches, pacing and checkpoints
 // go. The CLI (services/cli/replay.ts) and the runner (replayRunner.ts) only carry them out.
 import type { ArchivedRecord, PartyRange, PartyRowKey } from '../shared/archive';
-import { FLAGS, type VisibilityRecord } from '../shared/contracts';
+import { FLAGS, pickVisibilityRecord, type VisibilityRecord } from '../shared/contracts';
 import { normaliseEui64 } from '../shared/identifiers';
 import { parseTime } from '../shared/timeParam';
 
@@ -93,24 +93,9 @@ export function defaultReplayId(range: PartyRange): string {
 
 /** A replayed copy: the archived copy's contract fields, as delivered, plus the REPLAY flag. Pure. */
 export function replayRecord(row: ArchivedRecord): VisibilityRecord {
-  // Field by field: the archive row carries its own columns (delivery) that are not the contract's.
-  return {
-    eventId: row.eventId,
-    messageType: row.messageType,
-    requestId: row.requestId,
-    serviceReferenceVariant: row.serviceReferenceVariant,
-    deviceId: row.deviceId,
-    eventTime: row.eventTime,
-    originatorRole: row.originatorRole,
-    responseCode: row.responseCode,
-    srvTitle: row.srvTitle,
-    critical: row.critical,
-    originatorId: row.originatorId,
-    recipientPartyId: row.recipientPartyId,
-    recipientRole: row.recipientRole,
-    sentByRecipient: row.sentByRecipient,
-    flags: row.flags.includes(FLAGS.REPLAY) ? [...row.flags] : [...row.flags, FLAGS.REPLAY],
-  };
+  const record = pickVisibilityRecord(row);
+  if (!record.flags.includes(FLAGS.REPLAY)) record.flags.push(FLAGS.REPLAY);
+  return record;
 }
 
 /**

@@ -93,6 +93,30 @@ export interface VisibilityRecord {
   flags: string[];
 }
 
+/**
+ * Exactly the contract's VisibilityRecord fields of a wider row (an archive or lookup row carries
+ * columns of its own), absent values as null, flags copied. The one place that lists them. Pure.
+ */
+export function pickVisibilityRecord(row: { [K in keyof VisibilityRecord]: VisibilityRecord[K] | undefined }): VisibilityRecord {
+  return {
+    eventId: row.eventId!,
+    messageType: row.messageType!,
+    requestId: row.requestId!,
+    serviceReferenceVariant: row.serviceReferenceVariant!,
+    deviceId: row.deviceId!,
+    eventTime: row.eventTime!,
+    originatorRole: row.originatorRole!,
+    responseCode: row.responseCode ?? null,
+    srvTitle: row.srvTitle!,
+    critical: row.critical!,
+    originatorId: row.originatorId ?? null,
+    recipientPartyId: row.recipientPartyId ?? null,
+    recipientRole: row.recipientRole ?? null,
+    sentByRecipient: row.sentByRecipient ?? null,
+    flags: [...(row.flags ?? [])],
+  };
+}
+
 /** Flags a VisibilityRecord may carry (the contract's two, and the ones this project adds; see README). */
 export const FLAGS = {
   ROLE_NOT_ELIGIBLE: 'ROLE_NOT_ELIGIBLE',
