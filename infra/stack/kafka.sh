@@ -10,8 +10,9 @@
 #   infra/stack/kafka.sh topics ARGS...   # kafka-topics (TopicCommand) against the broker, e.g. `topics --list`
 #   infra/stack/kafka.sh perf CLASS ARGS...  # a Kafka perf tool (e.g. org.apache.kafka.tools.ProducerPerformance)
 #   infra/stack/kafka.sh logs      # tail of the broker log
-#   infra/stack/kafka.sh hanging [--abort]  # transactions left open on a partition that their coordinator
-#                                  # no longer tracks (Kafka's find-hanging), and with --abort, abort each
+#   infra/stack/kafka.sh hanging [--abort | --abort-offsets]  # transactions left open on a partition that
+#                                  # their coordinator no longer tracks (Kafka's find-hanging); --abort aborts
+#                                  # each, --abort-offsets only those on __consumer_offsets (always safe here)
 #
 # Can also be sourced: `source infra/stack/kafka.sh` defines kafka_install, kafka_start, kafka_stop,
 # kafka_status, kafka_check, kafka_reset, kafka_topics and kafka_main without running anything.
@@ -367,19 +368,28 @@ kafka_topics() {
 # is stopped (SIGTERM) while a transaction commits: the coordinator logged CompleteCommit but one
 # partition never got the marker. Lists them (Kafka's `kafka-transactions find-hanging`, KIP-664);
 # with --abort, writes an ABORT marker for each (`kafka-transactions abort`), which releases the
-# partition and discards that transaction's records there. Output, one line per transaction:
+# partition and discards that transaction's records there. --abort-offsets aborts only those on
+# __consumer_offsets: an aborted offset commit makes its group re-read from its previous commit,
+# which every stage here tolerates (README, Hanging transactions); a data partition's hanging
+# records are only listed, for an operator to look at. Output, one line per transaction:
 #   hanging <topic> <partition> producer <id> epoch <epoch> from offset <start>
+#   aborted <topic> <partition> producer <id>            (when aborted)
 kafka_hanging() {
   kafka__installed || { kafka__err "not installed; run: $0 install"; return 1; }
-  local abort=false found=0 line topic partition pid epoch start
-  [[ "${1:-}" == "--abort" ]] && abort=true
+  local mode=list found=0 line topic partition pid epoch start
+  case "${1:-}" in
+    --abort) mode=all ;;
+    --abort-offsets) mode=offsets ;;
+    "") ;;
+    *) kafka__err "hanging: unknown option ${1} (use --abort or --abort-offsets)"; return 2 ;;
+  esac
   local tx=(org.apache.kafka.tools.TransactionsCommand --bootstrap-server "$KAFKA_BOOTSTRAP")
   # --max-transaction-timeout (minutes): open longer than any producer's transaction timeout (60 s here).
   while read -r topic partition pid epoch _coordinator_epoch start _rest; do
     [[ "$partition" =~ ^[0-9]+$ ]] || continue
     found=$((found + 1))
     echo "hanging $topic $partition producer $pid epoch $epoch from offset $start"
-    if $abort; then
+    if [[ "$mode" == all || ( "$mode" == offsets && "$topic" == __consumer_offsets ) ]]; then
       if kafka_perf "${tx[@]}" abort --topic "$topic" --partition "$partition" --start-offset "$start" >/dev/null 2>&1; then
         echo "aborted $topic $partition producer $pid"
       else

@@ -5,7 +5,7 @@
 // archive are checked against what the input alone says they must hold.
 //   CHAOS_PROFILE=ci (default: short, for CI) | full (200,000 events, 100,000 of them as a backlog, 5 kills per service)
 //   CHAOS_BROKER_STOP=crash (default: kill -9) | graceful (SIGTERM)
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../services/shared/config';
@@ -68,7 +68,17 @@ export interface FaultRow extends Partial<Comparison> {
 export interface ChaosReport {
   profile: string;
   rows: FaultRow[];
-  result: Comparison & AlertComparison & { archiveRows: number; seconds: number; selfExits: number; hangingTransactions: string[] };
+  result: Comparison & AlertComparison & {
+    archiveRows: number;
+    seconds: number;
+    selfExits: number;
+    /** Hanging transactions the broker still holds at the end of the run. */
+    hangingTransactions: string[];
+    /** Hanging offset commits the run's operator step aborted after a broker restart. */
+    abortedHangingCommits: string[];
+    /** Faults after which a service made no progress within the recovery wait. */
+    stalls: string[];
+  };
 }
 
 const KAFKA_SH = path.join(REPO_ROOT, 'infra', 'stack', 'kafka.sh');
@@ -83,7 +93,20 @@ function findHangingTransactions(): string[] {
   }
 }
 
+/** `kafka.sh hanging --abort-offsets`, without blocking the run: the lines it printed. */
+function abortHangingOffsetCommits(): Promise<string[]> {
+  return new Promise((resolve) => {
+    execFile('bash', [KAFKA_SH, 'hanging', '--abort-offsets'], { encoding: 'utf8', timeout: 120_000 }, (error, stdout) =>
+      resolve(error ? [`hanging-transaction check failed: ${error.message}`] : stdout.split('\n').filter((l) => /^(hanging|aborted) /.test(l) && !l.startsWith('hanging transactions:'))),
+    );
+  });
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A stage with work that has committed nothing for this long after a broker restart is checked for hanging commits. */
+const HANGING_CHECK_AFTER_MS = 40_000;
+/** Kafka's find-hanging names only transactions open for a minute or more: checks this far apart. */
+const HANGING_CHECK_EVERY_MS = 20_000;
 
 export async function runChaos(profile: ChaosProfile, say: (line: string) => void = console.log): Promise<ChaosReport> {
   const started = Date.now();
@@ -208,13 +231,46 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
     }
     return { done, lag };
   };
-  /** Seconds from the kill until the service's group commits again (or has nothing left to do). */
+  /** Faults after which a service made no progress within the recovery wait (the run goes on, and says so). */
+  const stalls: string[] = [];
+  /** Seconds from the kill until the service's group commits again (or has nothing left to do); Infinity if it never does. */
   const recovery = async (service: Service, topic: string, killedAt: number, before: bigint): Promise<number> => {
     for (const deadline = Date.now() + 180_000; Date.now() < deadline; await sleep(200)) {
       const { done, lag } = await positionOnce(service, topic).catch(() => ({ done: before, lag: 1 }));
       if (done > before || lag === 0) return (Date.now() - killedAt) / 1000;
     }
-    throw new Error(`${service} made no progress on ${topic} within 180 s of being killed`);
+    stalls.push(`${service} made no progress on ${topic} within 180 s`);
+    say(`  STALL: ${service} made no progress on ${topic} within 180 s`);
+    return Infinity;
+  };
+  // The operator's remedy for the broker's hanging transactions (README, Hanging transactions),
+  // armed by a broker restart: when a stage has had work but committed nothing for a while, any
+  // hanging offset commit is aborted (`kafka.sh hanging --abort-offsets`), counted and reported.
+  // Data partitions are never touched here: a hanging one stays, and the comparison shows it.
+  const abortedHangingCommits: string[] = [];
+  let hangingWatch: Promise<void> | undefined;
+  const watchForHangingCommits = () => {
+    hangingWatch ??= (async () => {
+      const progress = new Map<Service, { done: bigint; since: number }>();
+      let checkedAt = 0;
+      while (!finished) {
+        await sleep(5_000);
+        let waiting: Service | undefined;
+        for (const service of SERVICES) {
+          const now = await positionOnce(service, INPUT[service]).catch(() => undefined);
+          if (!now) continue;
+          const seen = progress.get(service);
+          if (!seen || now.done !== seen.done || now.lag === 0) progress.set(service, { done: now.done, since: Date.now() });
+          else if (Date.now() - seen.since > HANGING_CHECK_AFTER_MS) waiting = service;
+        }
+        if (!waiting || finished || Date.now() - checkedAt < HANGING_CHECK_EVERY_MS) continue;
+        checkedAt = Date.now();
+        const lines = await abortHangingOffsetCommits();
+        const aborted = lines.filter((l) => l.startsWith('aborted '));
+        abortedHangingCommits.push(...aborted);
+        if (lines.length > 0) say(`  ${waiting} idle with work for ${HANGING_CHECK_AFTER_MS / 1000} s+; ${lines.join('; ')}`);
+      }
+    })();
   };
   // Whatever happens to this run, no service process outlives it (an orphan would go on
   // consuming the shared topics and write copies of later runs' events).
@@ -311,6 +367,7 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
       execFileSync('bash', [KAFKA_SH, 'stop'], { stdio: 'ignore', env: { ...process.env, KAFKA_STOP_SIGNAL: signal } });
       execFileSync('bash', [KAFKA_SH, 'start'], { stdio: 'ignore' });
       const seconds = (Date.now() - stopped) / 1000;
+      watchForHangingCommits();
       const what = profile.brokerStop === 'crash' ? 'Kafka broker crash (kill -9)' : 'Kafka broker stop (SIGTERM)';
       rows.push({ fault: `${what}, restart`, recoverySeconds: seconds });
       say(`  ${what} at ${fault.at.toFixed(1)} s: back after ${seconds.toFixed(1)} s`);
@@ -378,7 +435,13 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
     });
     say(`  wrong alert contexts, for example: ${JSON.stringify(wrong.slice(0, 3).map(({ topic, value }) => ({ topic, alertId: value.alertId, status: value.status, recipientRole: value.recipientRole, triggers: value.triggers.length })))}`);
   }
-  const result = { ...comparison, ...alertComparison, archiveRows, seconds: Math.round((Date.now() - started) / 1000), selfExits, hangingTransactions };
+  finished = true;
+  await hangingWatch;
+  const result = { ...comparison, ...alertComparison, archiveRows, seconds: Math.round((Date.now() - started) / 1000), selfExits, hangingTransactions, abortedHangingCommits, stalls };
+  if (abortedHangingCommits.length > 0) {
+    rows.push({ fault: `hanging offset commits aborted: ${abortedHangingCommits.length}` });
+    say(`  the broker left ${abortedHangingCommits.length} offset commit(s) hanging after its restart; aborted by the operator step: ${abortedHangingCommits.join('; ')}`);
+  }
   if (selfExits > 0) say(`  services that exited by themselves and were restarted: ${selfExits}`);
   rows.push({ fault: 'end of run', ...comparison });
   printTable(profile, rows, result, say);
@@ -389,7 +452,7 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
 function printTable(profile: ChaosProfile, rows: FaultRow[], result: ChaosReport['result'], say: (line: string) => void): void {
   const cell = (v: unknown, w: number) => String(v ?? '').padStart(w);
   say(`\n${'fault'.padEnd(34)}${cell('recovery s', 11)}`);
-  for (const row of rows.slice(0, -1)) say(`${row.fault.padEnd(34)}${cell(row.recoverySeconds?.toFixed(1), 11)}`);
+  for (const row of rows.slice(0, -1)) say(`${row.fault.padEnd(34)}${cell(row.recoverySeconds === Infinity ? 'stalled' : row.recoverySeconds?.toFixed(1), 11)}`);
   say(
     `\n${['profile', 'events', 'expected', 'found', 'missing', 'doubled', 'unexpected', 'archive rows', 'seconds'].map((h) => h.padStart(13)).join('')}` +
       `\n${[profile.name, profile.events, result.expectedCopies, result.found, result.missing, result.doubled, result.unexpected, result.archiveRows, result.seconds].map((v) => String(v).padStart(13)).join('')}` +

@@ -16,12 +16,15 @@ test('kill -9 of every service, a broker crash, the archive down, fan-out 1 -> 3
   let result = await faultRun();
   // Safety holds on every attempt: nothing doubled, nothing unexpected.
   expect({ doubled: result.doubled, unexpected: result.unexpected, doubledAlerts: result.doubledAlerts, wrongAlerts: result.wrongAlerts }).toEqual({ doubled: 0, unexpected: 0, doubledAlerts: 0, wrongAlerts: 0 });
+  if (result.abortedHangingCommits.length > 0) {
+    // The broker's own defect (README, Hanging transactions), met and mended by the run's operator step.
+    console.warn(`the broker restart left offset commits hanging; the operator step aborted them: ${result.abortedHangingCommits.join('; ')}`);
+  }
   if (result.missing > 0 || result.missingAlerts > 0) {
-    // Liveness: earlier runs stalled when the broker, stopped with SIGTERM mid-commit, left a
-    // transaction hanging (README, Known limitations); the run now crashes the broker instead, and
-    // none has stalled so far. Kept as a guard until that has many runs behind it: said loudly,
-    // with any hanging transaction named, then one more run, which must be exact.
-    console.warn(`fault run stalled: ${result.missing} copies and ${result.missingAlerts} alert contexts not delivered when it gave up; hanging transactions: ${result.hangingTransactions.join('; ') || 'none'}; running once more`);
+    // Liveness guard: a stall the operator step could not mend (a hanging transaction on a data
+    // partition, or something new) is said loudly, with what the broker still holds, then the run
+    // goes once more, and that run must be exact. Safety was asserted above either way.
+    console.warn(`fault run stalled: ${result.missing} copies and ${result.missingAlerts} alert contexts not delivered when it gave up; stalls: ${result.stalls.join('; ') || 'none'}; hanging transactions: ${result.hangingTransactions.join('; ') || 'none'}; running once more`);
     result = await faultRun();
   }
   expect({ missing: result.missing, doubled: result.doubled, unexpected: result.unexpected }).toEqual({ missing: 0, doubled: 0, unexpected: 0 });
