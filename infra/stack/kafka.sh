@@ -10,9 +10,9 @@
 #   infra/stack/kafka.sh topics ARGS...   # kafka-topics (TopicCommand) against the broker, e.g. `topics --list`
 #   infra/stack/kafka.sh perf CLASS ARGS...  # a Kafka perf tool (e.g. org.apache.kafka.tools.ProducerPerformance)
 #   infra/stack/kafka.sh logs      # tail of the broker log
-#   infra/stack/kafka.sh hanging [--abort | --abort-offsets]  # transactions left open on a partition that
+#   infra/stack/kafka.sh hanging [--abort | --abort-safe]  # transactions left open on a partition that
 #                                  # their coordinator no longer tracks (Kafka's find-hanging); --abort aborts
-#                                  # each, --abort-offsets only those on __consumer_offsets (always safe here)
+#                                  # each, --abort-safe only those whose abort loses nothing (see kafka_hanging)
 #
 # Can also be sourced: `source infra/stack/kafka.sh` defines kafka_install, kafka_start, kafka_stop,
 # kafka_status, kafka_check, kafka_reset, kafka_topics and kafka_main without running anything.
@@ -368,10 +368,13 @@ kafka_topics() {
 # is stopped (SIGTERM) while a transaction commits: the coordinator logged CompleteCommit but one
 # partition never got the marker. Lists them (Kafka's `kafka-transactions find-hanging`, KIP-664);
 # with --abort, writes an ABORT marker for each (`kafka-transactions abort`), which releases the
-# partition and discards that transaction's records there. --abort-offsets aborts only those on
-# __consumer_offsets: an aborted offset commit makes its group re-read from its previous commit,
-# which every stage here tolerates (README, Hanging transactions); a data partition's hanging
-# records are only listed, for an operator to look at. Output, one line per transaction:
+# partition and discards that transaction's records there. --abort-safe aborts only where that
+# loses nothing: (1) offset commits on __consumer_offsets (the group re-reads from its previous
+# commit, which every stage here tolerates: README, Hanging transactions); (2) a data partition
+# whose marker the broker's own log says it skipped ("Couldn't find leader endpoint ... likely
+# deleted") for a transaction it rolled back: the ABORT marker is what the coordinator meant to
+# write. Any other hanging data partition is only listed, for an operator to look at.
+# Output, one line per transaction:
 #   hanging <topic> <partition> producer <id> epoch <epoch> from offset <start>
 #   aborted <topic> <partition> producer <id>            (when aborted)
 kafka_hanging() {
@@ -379,9 +382,9 @@ kafka_hanging() {
   local mode=list found=0 line topic partition pid epoch start
   case "${1:-}" in
     --abort) mode=all ;;
-    --abort-offsets) mode=offsets ;;
+    --abort-safe) mode=safe ;;
     "") ;;
-    *) kafka__err "hanging: unknown option ${1} (use --abort or --abort-offsets)"; return 2 ;;
+    *) kafka__err "hanging: unknown option ${1} (use --abort or --abort-safe)"; return 2 ;;
   esac
   local tx=(org.apache.kafka.tools.TransactionsCommand --bootstrap-server "$KAFKA_BOOTSTRAP")
   # --max-transaction-timeout (minutes): open longer than any producer's transaction timeout (60 s here).
@@ -389,7 +392,7 @@ kafka_hanging() {
     [[ "$partition" =~ ^[0-9]+$ ]] || continue
     found=$((found + 1))
     echo "hanging $topic $partition producer $pid epoch $epoch from offset $start"
-    if [[ "$mode" == all || ( "$mode" == offsets && "$topic" == __consumer_offsets ) ]]; then
+    if [[ "$mode" == all ]] || { [[ "$mode" == safe ]] && { [[ "$topic" == __consumer_offsets ]] || kafka__skipped_abort_marker "$topic" "$partition" "$pid"; }; }; then
       if kafka_perf "${tx[@]}" abort --topic "$topic" --partition "$partition" --start-offset "$start" >/dev/null 2>&1; then
         echo "aborted $topic $partition producer $pid"
       else
@@ -398,6 +401,24 @@ kafka_hanging() {
     fi
   done < <(kafka_perf "${tx[@]}" find-hanging --broker-id 1 --max-transaction-timeout 1 2>/dev/null)
   echo "hanging transactions: $found"
+}
+
+# True when the broker's log says it skipped the marker for <topic>-<partition> of a transaction
+# it rolled back, and that transaction's producer is <pid> (Kafka 4.4, seen after a restart: the
+# coordinator sent markers while its metadata cache did not yet hold the partitions).
+declare -gA KAFKA__TXN_PRODUCER=()
+kafka__skipped_abort_marker() {
+  local topic="$1" partition="$2" pid="$3" txn
+  while read -r txn; do
+    [[ -n "$txn" ]] || continue
+    grep -qF "Completed rollback of ongoing transaction for transactionalId $txn " "$KAFKA_LOGS"/server.log* || continue
+    # one JVM per transactional id, not per partition
+    [[ -n "${KAFKA__TXN_PRODUCER[$txn]:-}" ]] || KAFKA__TXN_PRODUCER[$txn]="$(kafka_perf org.apache.kafka.tools.TransactionsCommand --bootstrap-server "$KAFKA_BOOTSTRAP" describe --transactional-id "$txn" 2>/dev/null | awk 'NR == 2 { print $3 }')"
+    [[ "${KAFKA__TXN_PRODUCER[$txn]}" == "$pid" ]] && return 0
+  done < <(grep -hF "Couldn't find leader endpoint for partitions" "$KAFKA_LOGS"/server.log* |
+    grep -F -e "($topic-$partition," -e "($topic-$partition)" -e " $topic-$partition," -e " $topic-$partition)" |
+    sed -n 's/.*while trying to send transaction markers for \(.*\), these partitions.*/\1/p' | sort -u)
+  return 1
 }
 
 kafka_perf() {

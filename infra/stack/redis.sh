@@ -55,6 +55,13 @@ stop() {
   fi
 }
 
+# The fault "Redis restarts empty" (the fault run's): stop, delete its data (AOF and snapshot), start.
+restart_empty() {
+  stop
+  rm -rf "$DIR/appendonlydir" "$DIR/appendonly.aof" "$DIR/dump.rdb"
+  start
+}
+
 status() {
   if answers; then
     local pid=""; [ -f "$PIDFILE" ] && pid=" (pid $(cat "$PIDFILE"))"
@@ -66,5 +73,6 @@ status() {
 
 case "${1:-}" in
   install|start|stop|status) "$1" ;;
-  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+  restart-empty) restart_empty ;;
+  *) echo "usage: $0 install|start|stop|status|restart-empty" >&2; exit 2 ;;
 esac

@@ -12,7 +12,8 @@
 // Each batch and each timer step is one Kafka transaction of p's producer carrying p's offsets; the
 // ledger and the waiting alerts change from an intent the commit witnesses (shared/deliveryState.ts),
 // as in the fan-out.
-import type { Admin } from '../shared/kafka';
+import { whenCoordinatorReady, type Admin } from '../shared/kafka';
+import { readToEnd } from '../shared/topicReader';
 import { sendBounded, type Sender } from '../shared/boundedSend';
 import { TOPICS, partyTopic, type AlertEvent, type VisibilityRecord } from '../shared/contracts';
 import { startNewGroupAtTime } from '../shared/groups';
@@ -47,8 +48,8 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
   const redis = await runtime.redis(ALERT_TRIAGE);
   const namespace = `triage:{${config.groupPrefix}}`;
   const index = new TriggerIndex(redis, namespace, config.alertTriggerRetentionMs);
-  const state = new DeliveryState<AlertFacts>(redis, config.dedupTtlSeconds, namespace, waitingId);
-  const ownership = new OwnershipReader(redis);
+  const state = new DeliveryState<AlertFacts>(redis, config.dedupTtlSeconds, namespace, waitingId, { kafka: runtime.kafka, topic: TOPICS.alertTriageWaiting, maxSendBytes: config.maxSendBytes });
+  const ownership = new OwnershipReader(redis, undefined, undefined, true);
   const admin: Admin = runtime.kafka.admin();
   await admin.connect();
   const partyTopics = new PartyTopics(admin, config.topicReplicationFactor, log);
@@ -60,6 +61,8 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
   if (config.consumeFrom === 'earliest' && (await startNewGroupAtTime(runtime.kafka, triggerSettings.groupId, TOPICS.visibilityRecords, startFrom))) {
     log.info({ retentionMs: config.alertTriggerRetentionMs }, 'trigger index starts at visibility.records written within the retention');
   }
+  const rebuilt = await restoreTriggerIndex(runtime, index, triggerSettings.groupId, config.alertTriggerRetentionMs);
+  if (rebuilt !== undefined) log.warn({ records: rebuilt }, 'the trigger index had lost its data: rebuilt from visibility.records within the retention');
   const triggers = await startStage(runtime.stageEnvironment(), {
     ...triggerSettings,
     topic: TOPICS.visibilityRecords,
@@ -139,13 +142,15 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
       delta.delivered = published.map((c) => [c.alertId, [c.recipientPartyId]]);
       const deadline = Date.now() + config.alertWaitMs;
       delta.pendingAdded = decided.wait.map((alert) => ({ record: alert, deadline }));
-      return state.changeOnCommit(context, delta, () => {
+      return state.changeOnCommit(context, sender, delta, () => {
         counted(published);
         metrics.alertsWaiting.inc(decided.wait.length);
       });
     },
     unresolvedTransaction: (partition) => state.intentTransaction(partition),
     recover: async (partition, witness) => {
+      const restored = await state.restore(partition, witness?.transactionId != null);
+      if (restored > 0) log.warn({ partition, restored }, 'Redis had lost the alerts waiting for their trigger: restored from the changelog');
       const outcome = await state.recover(partition, witness?.transactionId ?? null);
       if (outcome !== 'none') log.info({ partition, outcome }, 'state of an interrupted transaction recovered');
     },
@@ -169,7 +174,7 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
         const delta: StateDelta<AlertFacts> = emptyDelta();
         delta.delivered = published.map((c) => [c.alertId, [c.recipientPartyId]]);
         delta.pendingRemoved = done;
-        return state.changeOnCommit(context, delta, () => {
+        return state.changeOnCommit(context, sender, delta, () => {
           counted(published);
           metrics.alertsWaiting.dec(done.length);
           log.info({ partition, published: published.length }, 'waiting alerts published');
@@ -195,4 +200,41 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
       await admin.disconnect();
     },
   };
+}
+
+/**
+ * Before the trigger stage consumes: if the index lost its data (Redis restarted empty) while the
+ * stage had committed (its offsets carry a transaction id), the records it had indexed are read
+ * again from visibility.records written within the retention (idempotent writes). A deployment's
+ * first start has nothing to rebuild. Returns the records re-indexed, or undefined if none were needed.
+ */
+async function restoreTriggerIndex(runtime: Runtime, index: TriggerIndex, groupId: string, retentionMs: number): Promise<number | undefined> {
+  if (await index.ready()) return undefined;
+  const admin = runtime.kafka.admin();
+  await admin.connect();
+  let committed: Array<{ metadata?: string | null }> = [];
+  try {
+    const [offsets] = await whenCoordinatorReady(() => admin.fetchOffsets({ groupId, topics: [TOPICS.visibilityRecords] }));
+    committed = (offsets?.partitions ?? []) as Array<{ metadata?: string | null }>;
+  } finally {
+    await admin.disconnect();
+  }
+  let records: number | undefined;
+  if (committed.some((p) => p.metadata)) {
+    records = 0;
+    const from = Date.now() - retentionMs;
+    await readToEnd(
+      runtime.kafka,
+      [TOPICS.visibilityRecords],
+      async ({ messages }) => {
+        await runtime.codec.prefetch(messages.map((m) => m.value));
+        const batch = messages.filter((m) => m.value).map((m) => runtime.codec.decodeSync<VisibilityRecord>(m.value!, 'VisibilityRecord').value);
+        await index.add(batch.filter((r) => r.eventTime >= from), { rebuilding: true });
+        records! += batch.length;
+      },
+      { fromTimestamp: from, failOnTimeout: true, timeoutMs: 600_000 },
+    );
+  }
+  await index.markReady();
+  return records;
 }

@@ -3,6 +3,7 @@
 //   trigger:<eventId>        STRING  the record as JSON, expiring
 //   device:<deviceId>        ZSET    eventId -> eventTime; entries older than the retention trimmed on write
 //   request:<requestId>      SET     eventIds of the request's events, expiring
+//   triggers:ready           marker: the index holds the retention window (set by a fresh start or a rebuild)
 // Writes are idempotent (a replayed batch writes the same again). A batch is written by one Lua
 // script call (the per-record commands run inside Redis: measured, ioredis's per-command objects
 // were most of this stage's CPU); lookups for a batch of alerts take two round trips. All keys
@@ -10,16 +11,22 @@
 import type Redis from 'ioredis';
 import type { VisibilityRecord } from '../shared/contracts';
 import { execAll } from '../shared/redis';
+import { StateLostError } from '../shared/stateLost';
 import type { AlertFacts } from './correlation';
 
-/** KEYS: trigger, device, request key per record; ARGV: retention ms, then eventTime, eventId, body per record. */
+/**
+ * KEYS: the ready marker, then trigger, device, request key per record; ARGV: retention ms, whether
+ * to write without the marker (a rebuild), then eventTime, eventId, body per record. Returns -1,
+ * writing nothing, when the marker is gone (Redis lost the index) and this is not a rebuild.
+ */
 const INDEX_SCRIPT = `
+if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local retention = tonumber(ARGV[1])
 local newest = {}
-for i = 0, #KEYS / 3 - 1 do
-  local triggerKey, deviceKey, requestKey = KEYS[3 * i + 1], KEYS[3 * i + 2], KEYS[3 * i + 3]
-  local eventTime, eventId = ARGV[3 * i + 2], ARGV[3 * i + 3]
-  redis.call('SET', triggerKey, ARGV[3 * i + 4], 'PX', retention)
+for i = 0, (#KEYS - 1) / 3 - 1 do
+  local triggerKey, deviceKey, requestKey = KEYS[3 * i + 2], KEYS[3 * i + 3], KEYS[3 * i + 4]
+  local eventTime, eventId = ARGV[3 * i + 3], ARGV[3 * i + 4]
+  redis.call('SET', triggerKey, ARGV[3 * i + 5], 'PX', retention)
   redis.call('ZADD', deviceKey, eventTime, eventId)
   redis.call('SADD', requestKey, eventId)
   redis.call('PEXPIRE', requestKey, retention)
@@ -30,7 +37,7 @@ for deviceKey, t in pairs(newest) do
   redis.call('ZREMRANGEBYSCORE', deviceKey, '-inf', '(' .. string.format('%d', t - retention))
   redis.call('PEXPIRE', deviceKey, retention)
 end
-return #KEYS / 3
+return (#KEYS - 1) / 3
 `;
 /** Records per script call: bounds how long one call holds Redis. */
 const RECORDS_PER_CALL = 500;
@@ -53,16 +60,30 @@ export class TriggerIndex {
     return `${this.namespace}:${kind}:${id}`;
   }
 
-  async add(records: VisibilityRecord[]): Promise<void> {
+  private get readyKey(): string {
+    return `${this.namespace}:triggers:ready`;
+  }
+
+  /** Whether the index holds its window (false after Redis lost it, or before a deployment's first start). */
+  async ready(): Promise<boolean> {
+    return (await this.redis.exists(this.readyKey)) === 1;
+  }
+
+  async markReady(): Promise<void> {
+    await this.redis.set(this.readyKey, '1');
+  }
+
+  /** Indexes records (idempotent); refuses (StateLostError) if the index was lost, unless rebuilding it. */
+  async add(records: VisibilityRecord[], { rebuilding = false } = {}): Promise<void> {
     for (let start = 0; start < records.length; start += RECORDS_PER_CALL) {
       const chunk = records.slice(start, start + RECORDS_PER_CALL);
-      const keys: string[] = [];
-      const args: string[] = [String(this.retentionMs)];
+      const keys: string[] = [this.readyKey];
+      const args: string[] = [String(this.retentionMs), rebuilding ? '1' : '0'];
       for (const record of chunk) {
         keys.push(this.key('trigger', record.eventId), this.key('device', record.deviceId), this.key('request', record.requestId));
         args.push(String(record.eventTime), record.eventId, JSON.stringify(record));
       }
-      await this.redis.indexTriggers(keys.length, ...keys, ...args);
+      if ((await this.redis.indexTriggers(keys.length, ...keys, ...args)) === -1) throw new StateLostError('the trigger index lost its data (triggers:ready is gone)');
     }
   }
 
@@ -77,7 +98,11 @@ export class TriggerIndex {
       if (alert.requestId) ids.smembers(this.key('request', alert.requestId));
       else ids.zrangebyscore(this.key('device', alert.deviceId), String(alert.eventTime - lookbackMs), String(alert.eventTime));
     }
-    const perAlert = (await execAll(ids)) as string[][];
+    ids.exists(this.readyKey);
+    const replies = await execAll(ids);
+    // Deciding on a lost index would call alerts unexplained: stop, and let the restart rebuild it.
+    if (replies.pop() !== 1) throw new StateLostError('the trigger index lost its data (triggers:ready is gone)');
+    const perAlert = replies as string[][];
     const unique = [...new Set(perAlert.flat())];
     if (unique.length === 0) return alerts.map(() => []);
     const bodies = await this.redis.mget(...unique.map((id) => this.key('trigger', id)));

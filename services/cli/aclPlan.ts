@@ -84,10 +84,10 @@ const STAGES: Record<Service, Array<{ stage: string; input: string }>> = {
 const WRITES: Record<Service, string[]> = {
   projector: [TOPICS.visibilityRecords],
   'ownership-projector': [TOPICS.ownershipFacts],
-  'fan-out': [TOPICS.archive, TOPICS.unowned],
+  'fan-out': [TOPICS.archive, TOPICS.unowned, TOPICS.fanOutWaiting],
   archiver: [],
   // every AlertContext again, for the alert archiver (in the party-topic copy's transaction)
-  'alert-triage': [TOPICS.alertContexts],
+  'alert-triage': [TOPICS.alertContexts, TOPICS.alertTriageWaiting],
   replay: [TOPICS.replayProgress],
 };
 
@@ -120,6 +120,11 @@ export function serviceAcls(service: Service, principal: string, deployment: Dep
   // a rebuild of an empty store replays sat.ownership.events and the changelog with reader groups
   if (service === 'ownership-projector') {
     add('TOPIC', 'LITERAL', TOPICS.ownershipFacts, 'READ');
+    add('GROUP', 'PREFIXED', READER_GROUP_PREFIX, 'READ', 'DELETE');
+  }
+  // waiting items restored from their changelog after Redis lost them (deliveryState.ts)
+  if (service === 'fan-out' || service === 'alert-triage') {
+    add('TOPIC', 'LITERAL', service === 'fan-out' ? TOPICS.fanOutWaiting : TOPICS.alertTriageWaiting, 'READ');
     add('GROUP', 'PREFIXED', READER_GROUP_PREFIX, 'READ', 'DELETE');
   }
   // the replay's transactions (one id per replay) and its checkpoints, read back to resume

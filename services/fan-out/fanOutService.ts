@@ -47,8 +47,8 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
   const { config, codec, schemaIds, metrics, logger } = runtime;
   const log = logger.child({ stage: FAN_OUT });
   const redis: Redis = await runtime.redis(FAN_OUT);
-  const reader = new OwnershipReader(redis);
-  const state = new FanOutState(redis, config.dedupTtlSeconds, config.groupPrefix);
+  const reader = new OwnershipReader(redis, undefined, undefined, true);
+  const state = new FanOutState(redis, config.dedupTtlSeconds, config.groupPrefix, { kafka: runtime.kafka, topic: TOPICS.fanOutWaiting, maxSendBytes: config.maxSendBytes });
   const admin: Admin = runtime.kafka.admin();
   await admin.connect();
   const [{ partitions: recordPartitions }] = await admin.fetchTopicMetadata({ topics: [TOPICS.visibilityRecords] });
@@ -109,7 +109,7 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
       delta.delivered = deliveredPairs(delivered);
       const deadline = Date.now() + config.ownershipWaitMs;
       delta.pendingAdded = unknown.map(({ record }) => ({ record, deadline }));
-      return state.changeOnCommit(context, delta, () => {
+      return state.changeOnCommit(context, sender, delta, () => {
         copiesCount(delivered);
         if (unknown.length > 0) metrics.pending.inc(unknown.length);
       });
@@ -117,6 +117,8 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
     unresolvedTransaction: (partition) => state.intentTransaction(partition),
     revoked: async (partition) => frontier.forget(partition),
     recover: async (partition, witness) => {
+      const restored = await state.restore(partition, witness?.transactionId != null);
+      if (restored > 0) log.warn({ partition, restored }, 'Redis had lost the records waiting for owners: restored from the changelog');
       const outcome = await state.recover(partition, witness?.transactionId ?? null);
       if (outcome !== 'none') log.info({ partition, outcome }, 'state of an interrupted transaction recovered');
     },
@@ -139,7 +141,7 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
         const delta: StateDelta = emptyDelta();
         delta.delivered = [...deliveredPairs(sent), ...retractedPairs(retracted)];
         delta.lateCursor = work.cursor;
-        return state.changeOnCommit(context, delta, () => {
+        return state.changeOnCommit(context, sender, delta, () => {
           copiesCount(sent);
           if (sent.length > 0) {
             metrics.lateDeliveries.inc(sent.length);
@@ -173,7 +175,7 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
         const delta: StateDelta = emptyDelta();
         delta.delivered = deliveredPairs(delivered);
         delta.pendingRemoved = [...owned.map((o) => o.record.eventId), ...expired.map((e) => e.record.eventId)];
-        return state.changeOnCommit(context, delta, () => {
+        return state.changeOnCommit(context, sender, delta, () => {
           copiesCount(delivered);
           metrics.pending.dec(delta.pendingRemoved.length);
           for (const { reason } of expired) metrics.unowned.inc({ reason });

@@ -2,7 +2,7 @@
 // of (eventId, party) copies, records waiting for owners, the late-ownership cursor, intents.
 import type Redis from 'ioredis';
 import type { VisibilityRecord } from '../shared/contracts';
-import { DeliveryState } from '../shared/deliveryState';
+import { DeliveryState, type WaitingChangelog } from '../shared/deliveryState';
 import { execAll } from '../shared/redis';
 
 export { deliveredPairs, emptyDelta, isEmptyDelta } from '../shared/deliveryState';
@@ -10,8 +10,8 @@ export type PendingRecord = import('../shared/deliveryState').PendingRecord<Visi
 export type StateDelta = import('../shared/deliveryState').StateDelta<VisibilityRecord>;
 
 export class FanOutState extends DeliveryState<VisibilityRecord> {
-  constructor(redis: Redis, ledgerTtlSeconds: number, deployment: string) {
-    super(redis, ledgerTtlSeconds, `fanout:{${deployment}}`, (record) => record.eventId);
+  constructor(redis: Redis, ledgerTtlSeconds: number, deployment: string, changelog: WaitingChangelog) {
+    super(redis, ledgerTtlSeconds, `fanout:{${deployment}}`, (record) => record.eventId, changelog);
   }
 
   /**

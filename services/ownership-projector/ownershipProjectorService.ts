@@ -8,6 +8,8 @@ import { readToEnd } from '../shared/topicReader';
 import { TOPICS, type OwnershipEvent } from '../shared/contracts';
 import type { OwnershipFact } from '../shared/ownership';
 import { announceRebuild, isInitialised, writeFacts } from '../shared/ownershipStore';
+import { StateLostError } from '../shared/stateLost';
+import { watchStore } from '../shared/storeWatch';
 import type { AvroCodec } from '../shared/schemaRegistry';
 import type { Logger } from '../shared/logger';
 import type { Runtime } from '../shared/runtime';
@@ -63,7 +65,11 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
         logger.debug({ topic: source.topic, partition: source.partition, offset: source.offset, key: source.key?.toString() }, 'tombstone skipped');
       }
       if (batch.length === 0) return;
-      await writeFacts(redis, batch.map((p) => p.value.fact));
+      // The marker is set only by a complete rebuild: without it the store has lost facts (Redis
+      // restarted empty), and writing on would leave it partial and marked whole. Exit; the next
+      // start rebuilds it from Kafka (and announces the rebuild, so deliveries are looked at again).
+      if (!(await isInitialised(redis))) throw new StateLostError('the ownership store lost its data (own:initialised is gone); the next start rebuilds it from Kafka');
+      await writeFacts(redis, batch.map((p) => p.value.fact), { markInitialised: false });
       const messages = batch.map(({ value: { eventId, fact } }) => ({
         key: factKey(fact),
         value: codec.encodeSync(runtime.schemaIds.ownershipFact, factToEvent(fact, eventId)),
@@ -72,7 +78,17 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
       for (const { value } of batch) metrics.ownershipFacts.inc({ type: value.fact.kind });
     },
   });
-  return { ...stage, redis };
+  // Redis restarted empty while this runs: exit (the next start rebuilds the store), found within
+  // seconds even when no registration arrives; meanwhile the deciding stages wait (the marker is gone).
+  const watch = watchStore(() => isInitialised(redis), (error) => runtime.stageEnvironment().onFatal(error), 'the ownership store');
+  return {
+    ...stage,
+    redis,
+    stop: async () => {
+      watch.stop();
+      await stage.stop();
+    },
+  };
 }
 
 /**

@@ -148,6 +148,13 @@ export const TOPICS = {
   /** This project's: every AlertContext as published to its recipient, for the archiver (the lookup's /v1/alerts). */
   alertContexts: 'visibility.alert-contexts',
   dlq: 'sat.dlq',
+  /**
+   * This project's changelogs of the items waiting in a delivering stage's state (records waiting
+   * for owners, alerts waiting for their trigger), compacted, keyed `<namespace>|<id>`, partitioned
+   * like the stage's input: what restores the waiting items when Redis lost them (see README).
+   */
+  fanOutWaiting: 'visibility.fan-out.waiting',
+  alertTriageWaiting: 'visibility.alert-triage.waiting',
   /** This project's: replay checkpoints, compacted, keyed by replay id (see README, Replay). */
   replayProgress: 'visibility.replay.progress',
   partyPrefix: 'visibility.party.',

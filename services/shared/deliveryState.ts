@@ -5,14 +5,27 @@
 //   pending:records:<p>    HASH id -> item
 //   late:cursor:<p>        last own:changes entry partition p has reconciled (fan-out)
 //   intent:<p>             the state delta of p's transaction in flight, with its id
+//   restored:<p>           marker: p's waiting items are here (restored, or never had any)
 //
 // A transaction's state changes are first written as an intent, then the transaction commits
 // (carrying the intent's id as its offset-commit metadata), then the delta is applied and the
 // intent removed in one MULTI. After a crash at any point, recovery applies the intent only if the
 // commit witness names it: state never reflects an aborted transaction, nor misses a committed one.
+//
+// Redis can lose everything (restarted empty). The waiting items are the state no input can give
+// back, so every change to them is also written, in the same transaction, to the stage's waiting
+// changelog (compacted, keyed <namespace>|<id>, partition p for input partition p: Kafka Streams'
+// changelog); on assignment a partition whose `restored` marker is missing is refilled from it.
+// A transaction that finds the marker gone stops the process (StateLostError), so it restarts and
+// restores before doing more. The ledger is not restored: it only suppresses an event seen again,
+// and late registration work reads who received what from the archive (README, Redis restarted empty).
 import type Redis from 'ioredis';
+import { sendBounded, type Sender } from './boundedSend';
+import type { Kafka } from './kafka';
 import type { AfterCommit, TransactionContext } from './partitionCommits';
 import { execAll } from './redis';
+import { StateLostError } from './stateLost';
+import { readToEnd } from './topicReader';
 
 /** Keys under one namespace (per service and deployment): deployments sharing a Redis never see each other's state. */
 function keysOf(base: string) {
@@ -22,7 +35,21 @@ function keysOf(base: string) {
     pendingRecords: (partition: number) => `${base}:pending:records:${partition}`,
     lateCursor: (partition: number) => `${base}:late:cursor:${partition}`,
     intent: (partition: number) => `${base}:intent:${partition}`,
+    restored: (partition: number) => `${base}:restored:${partition}`,
   };
+}
+
+/** Where a stage's waiting items are logged, and how to read them back. */
+export interface WaitingChangelog {
+  kafka: Kafka;
+  topic: string;
+  maxSendBytes: number;
+}
+
+/** The changelog value of a waiting item (a tombstone when it stops waiting). */
+interface WaitingEntry<T> {
+  deadline: number;
+  record: T;
 }
 
 export interface PendingRecord<T> {
@@ -71,10 +98,52 @@ export class DeliveryState<T> {
   constructor(
     protected readonly redis: Redis,
     private readonly ledgerTtlSeconds: number,
-    namespace: string,
+    private readonly namespace: string,
     private readonly idOf: (item: T) => string,
+    private readonly changelog: WaitingChangelog,
   ) {
     this.keys = keysOf(namespace);
+  }
+
+  private changelogKey(id: string): string {
+    return `${this.namespace}|${id}`;
+  }
+
+  /**
+   * On assignment, before any work on p: if Redis lost p's waiting items (the marker is gone),
+   * refills them from the changelog (the newest entry per item; tombstones end an item). A
+   * partition that never committed has nothing to restore. Returns the number of items restored.
+   */
+  async restore(partition: number, committedBefore: boolean): Promise<number> {
+    if ((await this.redis.exists(this.keys.restored(partition))) === 1) return 0;
+    const latest = new Map<string, string | null>();
+    if (committedBefore) {
+      const prefix = `${this.namespace}|`;
+      await readToEnd(
+        this.changelog.kafka,
+        [this.changelog.topic],
+        ({ partition: p, messages }) => {
+          if (p !== partition) return;
+          for (const m of messages) {
+            const key = m.key?.toString();
+            if (key?.startsWith(prefix)) latest.set(key.slice(prefix.length), m.value ? m.value.toString() : null);
+          }
+        },
+        { failOnTimeout: true, timeoutMs: 120_000 },
+      );
+    }
+    const multi = this.redis.multi();
+    let restored = 0;
+    for (const [id, value] of latest) {
+      if (value === null) continue;
+      const { deadline, record } = JSON.parse(value) as WaitingEntry<T>;
+      multi.zadd(this.keys.pending(partition), 'NX', String(deadline), id);
+      multi.hset(this.keys.pendingRecords(partition), id, JSON.stringify(record));
+      restored++;
+    }
+    multi.set(this.keys.restored(partition), '1');
+    await execAll(multi);
+    return restored;
   }
 
   /** Parties each event was already delivered to: one round trip for the batch. */
@@ -89,9 +158,16 @@ export class DeliveryState<T> {
     return result;
   }
 
-  /** Partition p's waiting records, the longest-waiting first, at most `limit`. */
+  /** Partition p's waiting records, the longest-waiting first, at most `limit`; refused if Redis lost them. */
   async pending(partition: number, limit: number): Promise<Array<PendingRecord<T>>> {
-    const flat = await this.redis.zrange(this.keys.pending(partition), '0', String(limit - 1), 'WITHSCORES');
+    return this.readPending(partition, limit, true);
+  }
+
+  private async readPending(partition: number, limit: number, requireRestored: boolean): Promise<Array<PendingRecord<T>>> {
+    const [flat, present] = (await execAll(
+      this.redis.pipeline().zrange(this.keys.pending(partition), '0', String(limit - 1), 'WITHSCORES').exists(this.keys.restored(partition)),
+    )) as [string[], number];
+    if (requireRestored && present !== 1) throw new StateLostError(`the waiting items of partition ${partition} are gone from Redis (restored:${partition} missing)`);
     if (flat.length === 0) return [];
     const ids: string[] = [];
     const deadlines: number[] = [];
@@ -117,7 +193,7 @@ export class DeliveryState<T> {
   /** Every waiting record of these partitions (tests, operators); by key, never a KEYS scan of the store. */
   async allPending(partitions: number[]): Promise<Array<PendingRecord<T>>> {
     const all: Array<PendingRecord<T>> = [];
-    for (const partition of partitions) all.push(...(await this.pending(partition, 1_000_000)));
+    for (const partition of partitions) all.push(...(await this.readPending(partition, 1_000_000, false)));
     return all;
   }
 
@@ -131,20 +207,39 @@ export class DeliveryState<T> {
   }
 
   /**
-   * For a handler inside its transaction: records the delta as the transaction's intent, and
-   * returns the follow-up that applies it once the transaction has committed, then runs `counts`.
+   * For a handler inside its transaction: records the delta as the transaction's intent, writes
+   * its waiting-item changes to the changelog in the same transaction (`sender`), and returns the
+   * follow-up that applies it once the transaction has committed, then runs `counts`.
    */
-  async changeOnCommit(context: TransactionContext, delta: StateDelta<T>, counts: () => void): Promise<AfterCommit> {
+  async changeOnCommit(context: TransactionContext, sender: Sender, delta: StateDelta<T>, counts: () => void): Promise<AfterCommit> {
     if (!isEmptyDelta(delta)) await this.writeIntent(context.partition, context.transactionId, delta);
+    await this.logWaiting(sender, context.partition, delta);
     return async () => {
       if (!isEmptyDelta(delta)) await this.apply(context.partition, delta);
       counts();
     };
   }
 
-  /** Before the commit: the delta and the id the commit will carry. */
+  /** Before the commit: the delta and the id the commit will carry; refused if Redis lost p's state. */
   async writeIntent(partition: number, transactionId: string, delta: StateDelta<T>): Promise<void> {
-    await this.redis.set(this.keys.intent(partition), JSON.stringify({ transactionId, delta } satisfies Intent<T>));
+    const [present] = (await execAll(
+      this.redis.pipeline().exists(this.keys.restored(partition)).set(this.keys.intent(partition), JSON.stringify({ transactionId, delta } satisfies Intent<T>)),
+    )) as [number, unknown];
+    if (present !== 1) throw new StateLostError(`the state of partition ${partition} is gone from Redis (restored:${partition} missing)`);
+  }
+
+  /** The delta's waiting-item changes as changelog records of partition p (inside the transaction). */
+  private async logWaiting(sender: Sender, partition: number, delta: StateDelta<T>): Promise<void> {
+    if (delta.pendingAdded.length === 0 && delta.pendingRemoved.length === 0) return;
+    const messages = [
+      ...delta.pendingAdded.map(({ record, deadline }) => ({
+        key: this.changelogKey(this.idOf(record)),
+        value: JSON.stringify({ deadline, record } satisfies WaitingEntry<T>),
+        partition,
+      })),
+      ...delta.pendingRemoved.map((id) => ({ key: this.changelogKey(id), value: null, partition })),
+    ];
+    await sendBounded(sender, [{ topic: this.changelog.topic, messages }], this.changelog.maxSendBytes);
   }
 
   /** After the commit: the delta applied and the intent removed, atomically. */

@@ -7,6 +7,7 @@
 //   own:initialised          marker: absent on an empty (or half rebuilt) store, which triggers a rebuild from Kafka
 import type Redis from 'ioredis';
 import { execAll } from './redis';
+import { StoreUnavailableError } from './stateLost';
 import {
   DeviceHistory,
   MpxnHistory,
@@ -80,9 +81,10 @@ export const EVERYTHING_CHANGED = '*';
  * change stream (cache invalidation, late-ownership work); a rebuild restores known facts and
  * announces once, at its end (see announceRebuild), which is also when it sets the marker: a store
  * half rebuilt is not initialised (late-ownership work, which may retract copies, waits for it, and
- * a rebuild interrupted by a crash is run again on the next start).
+ * a rebuild interrupted by a crash is run again on the next start). `markInitialised` (default:
+ * `announce`): the ownership projector passes false, so a store that lost its data stays unmarked.
  */
-export async function writeFacts(redis: Redis, facts: OwnershipFact[], { announce = true } = {}): Promise<void> {
+export async function writeFacts(redis: Redis, facts: OwnershipFact[], { announce = true, markInitialised }: { announce?: boolean; markInitialised?: boolean } = {}): Promise<void> {
   if (facts.length === 0) return;
   const multi = redis.multi();
   for (const fact of facts) {
@@ -100,7 +102,7 @@ export async function writeFacts(redis: Redis, facts: OwnershipFact[], { announc
       multi.xadd(KEYS.changes, 'MAXLEN', '~', CHANGE_STREAM_MAXLEN, '*', 'key', key, 'from', String(fact.effectiveFrom));
     }
   }
-  if (announce) multi.set(KEYS.initialised, '1');
+  if (markInitialised ?? announce) multi.set(KEYS.initialised, '1');
   await execAll(multi);
 }
 
@@ -146,6 +148,12 @@ export class OwnershipReader {
     private readonly redis: Redis,
     private readonly maxEntries = 100_000,
     private readonly changesPerRead = 10_000,
+    /**
+     * Refuse to answer (StoreUnavailableError) while the store is not initialised (lost, or being
+     * rebuilt): what deciding stages (fan-out, alert triage) need, since a partial store can name
+     * the wrong owners. Readers that only show (lookups) answer from what there is.
+     */
+    private readonly requireInitialised = false,
   ) {}
 
   private remember(key: string, value: DeviceHistory | MpxnHistory): void {
@@ -202,7 +210,15 @@ export class OwnershipReader {
     // case fetches just the misses. Invalidated entries are refetched in the second round trip.
     const misses = wanted.filter((id) => !this.cache.has(KEYS.device(id)));
     for (const id of misses) first.hgetall(KEYS.device(id));
+    if (this.requireInitialised) first.exists(KEYS.initialised);
     const firstResults = await this.exec(first);
+    if (this.requireInitialised && firstResults[firstResults.length - 1] !== 1) {
+      // Nothing cached can be trusted across a loss either: start afresh once the store is back.
+      this.cache.clear();
+      this.lastChangeId = '$';
+      this.lastSeq = -1;
+      throw new StoreUnavailableError('the ownership store is not initialised (lost, or being rebuilt by the ownership projector); the work waits');
+    }
     if (this.lastChangeId === '$') {
       const latest = firstResults[1] as Array<[string, string[]]>;
       this.lastChangeId = latest.length > 0 ? latest[0][0] : '0-0';

@@ -22,6 +22,7 @@ import { PartitionEnds } from './partitionEnds';
 import { KeyedLock } from './partitionLock';
 import { PartitionProducers } from './transactions';
 import { ProgressWatch } from './progressWatch';
+import { isStateLost, isStoreUnavailable } from './stateLost';
 import { groupLag } from './groups';
 
 export type { Sender } from './boundedSend';
@@ -266,6 +267,10 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     if (PROGRAMMING_ERRORS.has(name)) {
       // A bug replays the same way every time: stop instead of looping on the batch.
       stopForGood(error as Error, 'stage stopped for good');
+    } else if (isStoreUnavailable(error)) {
+      log.warn({ partition, reason: message }, 'a store this stage needs is not ready; the work waits');
+    } else if (isStateLost(error)) {
+      stopForGood(error as Error, 'state this stage relies on is gone; exiting so the next start restores it');
     } else if (isFatalClientError(error)) {
       stopForGood(error as Error, 'this member was fenced or its client failed for good');
     } else {
@@ -285,6 +290,8 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
         await locks.run(fetched.batch.partition, () => processBatch(fetched));
       } catch (error) {
         classify(error, fetched.batch.partition, 'batch failed; it will be retried');
+        // A store being restored: wait a little rather than replay the batch in a tight loop.
+        if (isStoreUnavailable(error)) await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs));
         // The batch's transaction was aborted (its producer replaced if need be): the client
         // seeks back and hands the batch over again.
         throw error;
@@ -315,12 +322,13 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
         await commits.ensureReady(partition);
         const offset = commits.committed(partition);
         if (offset === undefined) return false;
-        const planned = await plan();
-        if (planned === undefined) return false;
         try {
+          const planned = await plan();
+          if (planned === undefined) return false;
           await commits.commit(partition, offset, (sender, context) => write(planned, sender, context));
         } catch (error) {
-          if (isFatalClientError(error)) classify(error, partition, 'timer work failed');
+          if (isStoreUnavailable(error)) return false; // the next tick tries again
+          if (isFatalClientError(error) || isStateLost(error)) classify(error, partition, 'timer work failed');
           throw error;
         }
         return true;

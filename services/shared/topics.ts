@@ -30,6 +30,10 @@ export function topicLayout({ replicationFactor }: TopicLayoutOptions): ITopicCo
     topic(TOPICS.alertContexts, 6, { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) }),
     topic(TOPICS.unowned, 3, { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) }),
     topic(TOPICS.dlq, 3, { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS), 'max.message.bytes': LARGE_MESSAGE_BYTES }),
+    // Waiting items of the fan-out and alert triage, written in the transactions that change them:
+    // partitioned like their stage's input (visibility.records, sat.alerts), so keep the counts equal.
+    topic(TOPICS.fanOutWaiting, 6, { 'cleanup.policy': 'compact', 'segment.ms': String(DAY_MS / 24) }),
+    topic(TOPICS.alertTriageWaiting, 6, { 'cleanup.policy': 'compact', 'segment.ms': String(DAY_MS / 24) }),
     // Replay checkpoints: a few small records per replay, the latest per replay id is what counts.
     topic(TOPICS.replayProgress, 1, { 'cleanup.policy': 'compact' }),
   ];

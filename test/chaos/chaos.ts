@@ -41,11 +41,13 @@ export interface ChaosProfile {
   archiveDownSeconds: number;
   /** How long two more fan-out instances run beside the first (0: not at all). */
   scaleOutSeconds: number;
+  /** Times Redis is restarted with its data deleted (every service's state and cache in it gone). */
+  redisEmptyRestarts: number;
 }
 
 export const PROFILES: Record<string, ChaosProfile> = {
-  ci: { name: 'ci', devices: 500, events: 24_000, backlog: 8_000, killsPerService: 2, brokerRestarts: 1, brokerStop: 'crash', rate: 1_000, archiveDownSeconds: 10, scaleOutSeconds: 8 },
-  full: { name: 'full', devices: 20_000, events: 200_000, backlog: 100_000, killsPerService: 5, brokerRestarts: 1, brokerStop: 'crash', rate: 2_000, archiveDownSeconds: 60, scaleOutSeconds: 30 },
+  ci: { name: 'ci', devices: 500, events: 24_000, backlog: 8_000, killsPerService: 2, brokerRestarts: 1, brokerStop: 'crash', rate: 1_000, archiveDownSeconds: 10, scaleOutSeconds: 8, redisEmptyRestarts: 0 },
+  full: { name: 'full', devices: 20_000, events: 200_000, backlog: 100_000, killsPerService: 5, brokerRestarts: 1, brokerStop: 'crash', rate: 2_000, archiveDownSeconds: 60, scaleOutSeconds: 30, redisEmptyRestarts: 1 },
 };
 
 const SERVICES = ['ownership-projector', 'projector', 'archiver', 'fan-out', 'alert-triage'] as const;
@@ -56,6 +58,8 @@ const INPUT: Record<Service, string> = {
   'fan-out': TOPICS.visibilityRecords,
   'alert-triage': TOPICS.alerts,
 };
+/** Every stage's group (by name) and input: the processes above run seven stages. */
+const STAGES: Record<string, string> = { ...INPUT, 'alert-triggers': TOPICS.visibilityRecords, 'alert-archiver': TOPICS.alertContexts };
 /** One alert for every eight audit events, each naming its event's request. */
 const ALERT_SHARE = 0.125;
 type Service = (typeof SERVICES)[number];
@@ -82,6 +86,7 @@ export interface ChaosReport {
 }
 
 const KAFKA_SH = path.join(REPO_ROOT, 'infra', 'stack', 'kafka.sh');
+const REDIS_SH = path.join(REPO_ROOT, 'infra', 'stack', 'redis.sh');
 
 /** Transactions the broker left open with no marker (Kafka's find-hanging), one line each. */
 function findHangingTransactions(): string[] {
@@ -93,10 +98,10 @@ function findHangingTransactions(): string[] {
   }
 }
 
-/** `kafka.sh hanging --abort-offsets`, without blocking the run: the lines it printed. */
+/** `kafka.sh hanging --abort-safe`, without blocking the run: the lines it printed. */
 function abortHangingOffsetCommits(): Promise<string[]> {
   return new Promise((resolve) => {
-    execFile('bash', [KAFKA_SH, 'hanging', '--abort-offsets'], { encoding: 'utf8', timeout: 120_000 }, (error, stdout) =>
+    execFile('bash', [KAFKA_SH, 'hanging', '--abort-safe'], { encoding: 'utf8', timeout: 120_000 }, (error, stdout) =>
       resolve(error ? [`hanging-transaction check failed: ${error.message}`] : stdout.split('\n').filter((l) => /^(hanging|aborted) /.test(l) && !l.startsWith('hanging transactions:'))),
     );
   });
@@ -219,8 +224,9 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
       }
     }
   };
-  const positionOnce = async (service: Service, topic: string) => {
-    const [committed] = await admin.fetchOffsets({ groupId: `${run}-${service}`, topics: [topic] });
+  /** Committed offsets (summed) and lag of a stage's group (`<run>-<stage>`). */
+  const positionOnce = async (stage: string, topic: string) => {
+    const [committed] = await admin.fetchOffsets({ groupId: `${run}-${stage}`, topics: [topic] });
     const highs = await admin.fetchTopicOffsets(topic);
     let lag = 0;
     let done = 0n;
@@ -245,23 +251,23 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   };
   // The operator's remedy for the broker's hanging transactions (README, Hanging transactions),
   // armed by a broker restart: when a stage has had work but committed nothing for a while, any
-  // hanging offset commit is aborted (`kafka.sh hanging --abort-offsets`), counted and reported.
+  // hanging offset commit is aborted (`kafka.sh hanging --abort-safe`), counted and reported.
   // Data partitions are never touched here: a hanging one stays, and the comparison shows it.
   const abortedHangingCommits: string[] = [];
   let hangingWatch: Promise<void> | undefined;
   const watchForHangingCommits = () => {
     hangingWatch ??= (async () => {
-      const progress = new Map<Service, { done: bigint; since: number }>();
+      const progress = new Map<string, { done: bigint; since: number }>();
       let checkedAt = 0;
       while (!finished) {
         await sleep(5_000);
-        let waiting: Service | undefined;
-        for (const service of SERVICES) {
-          const now = await positionOnce(service, INPUT[service]).catch(() => undefined);
+        let waiting: string | undefined;
+        for (const [stage, topic] of Object.entries(STAGES)) {
+          const now = await positionOnce(stage, topic).catch(() => undefined);
           if (!now) continue;
-          const seen = progress.get(service);
-          if (!seen || now.done !== seen.done || now.lag === 0) progress.set(service, { done: now.done, since: Date.now() });
-          else if (Date.now() - seen.since > HANGING_CHECK_AFTER_MS) waiting = service;
+          const seen = progress.get(stage);
+          if (!seen || now.done !== seen.done || now.lag === 0) progress.set(stage, { done: now.done, since: Date.now() });
+          else if (Date.now() - seen.since > HANGING_CHECK_AFTER_MS) waiting = stage;
         }
         if (!waiting || finished || Date.now() - checkedAt < HANGING_CHECK_EVERY_MS) continue;
         checkedAt = Date.now();
@@ -308,10 +314,11 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   // Faults spread over the live part of the run, at random moments.
   const live = profile.events - profile.backlog;
   const liveSeconds = live / profile.rate;
-  type Fault = { at: number; kind: 'kill'; service: Service } | { at: number; kind: 'broker' | 'archive-down' | 'scale-out' };
+  type Fault = { at: number; kind: 'kill'; service: Service } | { at: number; kind: 'broker' | 'archive-down' | 'scale-out' | 'redis-empty' };
   const faults: Fault[] = [];
   for (const service of SERVICES) for (let k = 0; k < profile.killsPerService; k++) faults.push({ at: Math.random() * liveSeconds, kind: 'kill', service });
   for (let b = 0; b < profile.brokerRestarts; b++) faults.push({ at: liveSeconds * (0.3 + 0.4 * Math.random()), kind: 'broker' });
+  for (let r = 0; r < profile.redisEmptyRestarts; r++) faults.push({ at: liveSeconds * (0.2 + 0.6 * Math.random()), kind: 'redis-empty' });
   if (profile.archiveDownSeconds > 0) faults.push({ at: liveSeconds * 0.1, kind: 'archive-down' });
   if (profile.scaleOutSeconds > 0) faults.push({ at: liveSeconds * 0.5 * Math.random(), kind: 'scale-out' });
   faults.sort((a, b) => a.at - b.at);
@@ -350,6 +357,14 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
       const seconds = await recovery('archiver', TOPICS.archive, downAt + profile.archiveDownSeconds * 1000, done);
       rows.push({ fault: `archive down ${profile.archiveDownSeconds} s`, recoverySeconds: seconds });
       say(`  archive down for ${profile.archiveDownSeconds} s at ${fault.at.toFixed(1)} s (fan-out committed ${fanOutAfter - fanOutBefore} records meanwhile): archiving again ${seconds.toFixed(1)} s after its return`);
+    } else if (fault.kind === 'redis-empty') {
+      const before = await Promise.all(SERVICES.map((service) => position(service, INPUT[service])));
+      const emptiedAt = Date.now();
+      execFileSync('bash', [REDIS_SH, 'restart-empty'], { stdio: 'ignore' });
+      // Back when every service with work has committed again.
+      const seconds = Math.max(...(await Promise.all(SERVICES.map((service, i) => recovery(service, INPUT[service], emptiedAt, before[i].done)))));
+      rows.push({ fault: 'Redis restarted empty', recoverySeconds: seconds });
+      say(`  Redis restarted empty at ${fault.at.toFixed(1)} s: every service committing again after ${seconds.toFixed(1)} s`);
     } else if (fault.kind === 'scale-out') {
       start('fan-out', 2);
       start('fan-out', 3);
@@ -468,6 +483,7 @@ if (require.main === module) {
     ...(process.env.CHAOS_BROKER_RESTARTS ? { brokerRestarts: Number(process.env.CHAOS_BROKER_RESTARTS) } : {}),
     ...(process.env.CHAOS_BROKER_STOP === 'graceful' || process.env.CHAOS_BROKER_STOP === 'crash' ? { brokerStop: process.env.CHAOS_BROKER_STOP as ChaosProfile['brokerStop'] } : {}),
     ...(process.env.CHAOS_KILLS ? { killsPerService: Number(process.env.CHAOS_KILLS) } : {}),
+    ...(process.env.CHAOS_REDIS_RESTARTS ? { redisEmptyRestarts: Number(process.env.CHAOS_REDIS_RESTARTS) } : {}),
   };
   if (!profile) {
     console.error(`CHAOS_PROFILE must be one of ${Object.keys(PROFILES).join(', ')}`);

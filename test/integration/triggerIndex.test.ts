@@ -28,6 +28,7 @@ function record(deviceId: string, eventTime: number, requestId = requestOn(devic
 it('indexes a batch by request and by device window; a replay changes nothing; bodies carry no payload', async () => {
   const namespace = `test-triggers:{${uniqueId('ns')}}`;
   const index = new TriggerIndex(redis, namespace, HOUR);
+  await index.markReady();
   const device = randomEui64();
   const t = Date.now();
   const request = requestOn(device);
@@ -57,6 +58,7 @@ it('indexes a batch by request and by device window; a replay changes nothing; b
 it('trims a device window past the retention when newer records arrive, and writes batches larger than one script call', async () => {
   const namespace = `test-triggers:{${uniqueId('ns')}}`;
   const index = new TriggerIndex(redis, namespace, HOUR);
+  await index.markReady();
   const device = randomEui64();
   const t = Date.now();
   const old = record(device, t - 2 * HOUR);
@@ -67,4 +69,23 @@ it('trims a device window past the retention when newer records arrive, and writ
   expect(members).toHaveLength(1_203);
   expect(members).not.toContain(old.eventId);
   expect(await redis.exists(`${namespace}:trigger:${many[1_202].eventId}`)).toBe(1);
+});
+
+it('refuses to write or answer once the index lost its data (marker gone), and writes again when rebuilding', async () => {
+  const namespace = `test-triggers:{${uniqueId('ns')}}`;
+  const index = new TriggerIndex(redis, namespace, HOUR);
+  const device = randomEui64();
+  const first = record(device, Date.now() - 1_000);
+  const alert = { alertId: 'a1', alertCode: '0x8F70', alertKind: 'DEVICE' as const, deviceId: device, eventTime: Date.now(), requestId: first.requestId, recipientId: randomEui64() };
+  await index.markReady();
+  await index.add([first]);
+  // Redis restarted empty: every key of the namespace is gone, the marker with them.
+  await redis.del(`${namespace}:triggers:ready`, `${namespace}:trigger:${first.eventId}`, `${namespace}:device:${device}`, `${namespace}:request:${first.requestId}`);
+  await expect(index.add([record(device, Date.now())])).rejects.toMatchObject({ name: 'StateLostError' });
+  expect(await redis.exists(`${namespace}:device:${device}`)).toBe(0); // nothing written by the refused call
+  await expect(index.candidates([alert], 5_000)).rejects.toMatchObject({ name: 'StateLostError' });
+  // The rebuild writes without the marker, then sets it; alerts find their triggers again.
+  await index.add([first], { rebuilding: true });
+  await index.markReady();
+  expect((await index.candidates([alert], 5_000))[0].map((r) => r.eventId)).toEqual([first.eventId]);
 });
