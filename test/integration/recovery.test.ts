@@ -85,6 +85,50 @@ test('records waiting for owners survive a restart of the fan-out and are delive
   }
 });
 
+test('records waiting for owners survive Redis losing the fan-out state: the fan-out stops, and its next start restores them from the changelog', async () => {
+  const now = Date.now();
+  const [device, mpan, supplier] = [randomEui64(), randomMpan(), randomEui64()];
+  const waiting = [auditEvent({ deviceId: device, originatorId: supplier, eventTime: now - 1000 })];
+  const env = { OWNERSHIP_WAIT_MS: '120000' };
+  const first = await startHarness({ env });
+  try {
+    await first.sendAudit(waiting);
+    await drained(first);
+    expect((await first.app.fanOut!.allPending()).map((p) => p.record.eventId)).toContain(waiting[0].eventId);
+    // Redis loses the fan-out's state (what a restart with no data does to these keys).
+    const redis = await first.app.runtime.redis('probe');
+    const namespace = `fanout:{${first.app.runtime.config.groupPrefix}}:`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    expect((await first.app.fanOut!.allPending()).map((p) => p.record.eventId)).not.toContain(waiting[0].eventId);
+    // The next scan of waiting records finds the marker gone: the stage stops for good (the process would exit).
+    await waitFor(async () => first.fatal.some((e) => e.name === 'StateLostError'), { what: 'the fan-out to stop on lost state' });
+  } finally {
+    await first.stop();
+  }
+  const second = await startHarness({ env });
+  try {
+    // Restored on assignment, before any work: the record waits again, with nothing given up on.
+    await waitFor(async () => (await second.app.fanOut!.allPending()).some((p) => p.record.eventId === waiting[0].eventId), { what: 'the waiting record restored' });
+    expect(second.logs.text).toContain('restored from the changelog');
+    await second.sendOwnership([
+      ownershipEvent({ type: 'DEVICE_ASSOCIATED', mpxn: mpan, deviceId: device, deviceType: 'ESME', effectiveFrom: now - DAY }),
+      ownershipEvent({ type: 'SUPPLIER_REGISTERED', mpxn: mpan, partyId: supplier, role: 'IS', effectiveFrom: now - DAY }),
+    ]);
+    const contents = await partyContents(second, { [supplier]: [waiting[0].eventId] });
+    expect(contents[supplier].map((m) => m.value.eventId)).toEqual([waiting[0].eventId]);
+    await waitFor(async () => !(await second.app.fanOut!.allPending()).some((p) => p.record.eventId === waiting[0].eventId), { what: 'the record no longer waiting' });
+    const unowned = await readTopic(second.kafka, second.codec, TOPICS.unowned, { toEnd: true, filter: (m) => m.value.deviceId === device });
+    expect(unowned).toHaveLength(0);
+  } finally {
+    await second.stop();
+  }
+});
+
 test('health and metrics endpoints answer for every part', async () => {
   const harness = await startHarness();
   try {
