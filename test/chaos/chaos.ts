@@ -46,7 +46,7 @@ export interface ChaosProfile {
 }
 
 export const PROFILES: Record<string, ChaosProfile> = {
-  ci: { name: 'ci', devices: 500, events: 24_000, backlog: 8_000, killsPerService: 2, brokerRestarts: 1, brokerStop: 'crash', rate: 1_000, archiveDownSeconds: 10, scaleOutSeconds: 8, redisEmptyRestarts: 0 },
+  ci: { name: 'ci', devices: 500, events: 24_000, backlog: 8_000, killsPerService: 2, brokerRestarts: 1, brokerStop: 'crash', rate: 1_000, archiveDownSeconds: 10, scaleOutSeconds: 8, redisEmptyRestarts: 1 },
   full: { name: 'full', devices: 20_000, events: 200_000, backlog: 100_000, killsPerService: 5, brokerRestarts: 1, brokerStop: 'crash', rate: 2_000, archiveDownSeconds: 60, scaleOutSeconds: 30, redisEmptyRestarts: 1 },
 };
 
