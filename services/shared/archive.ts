@@ -20,6 +20,22 @@ export function ddlStatements(ddl: string): string[] {
     .filter((statement) => statement.replace(/^--.*$/gm, '').trim() !== '');
 }
 
+/**
+ * The DDL for a ClickHouse cluster (CLICKHOUSE_CLUSTER): each table created ON CLUSTER as a
+ * ReplicatedReplacingMergeTree (every replica holds every row; the server's {shard}/{replica}
+ * macros name it in Keeper), and a TTL change ON CLUSTER. Statements that are neither are left as
+ * they are. Pure; the embedded engine never takes this path.
+ */
+export function forCluster(statement: string, cluster: string): string {
+  const table = /CREATE TABLE IF NOT EXISTS (\w+)/.exec(statement)?.[1];
+  if (table) {
+    return statement
+      .replace(`CREATE TABLE IF NOT EXISTS ${table}`, `CREATE TABLE IF NOT EXISTS ${table} ON CLUSTER '${cluster}'`)
+      .replace(/ENGINE = ReplacingMergeTree\((\w+)\)/, `ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}', $1)`);
+  }
+  return statement.replace(/^ALTER TABLE (\w+) /, `ALTER TABLE $1 ON CLUSTER '${cluster}' `);
+}
+
 export type Delivery = 'party' | 'unowned';
 
 export interface ArchivedRecord extends VisibilityRecord {
@@ -174,13 +190,19 @@ export class Archive implements ArchiveReader, PartyArchiveReader, ActivityReade
   private constructor(
     private readonly engine: Engine,
     readonly kind: 'embedded' | 'server',
+    /** CLICKHOUSE_CLUSTER: DDL runs ON CLUSTER with replicated tables (see forCluster). */
+    private readonly cluster?: string,
   ) {}
+
+  private ddl(statement: string): Promise<void> {
+    return this.engine.exec(this.cluster ? forCluster(statement, this.cluster) : statement);
+  }
 
   static async open(config: Config): Promise<Archive> {
     const engine = config.clickhouseUrl ? await serverEngine(config.clickhouseUrl) : await embeddedEngine(config.archivePath);
-    const archive = new Archive(engine, config.clickhouseUrl ? 'server' : 'embedded');
+    const archive = new Archive(engine, config.clickhouseUrl ? 'server' : 'embedded', config.clickhouseCluster);
     const ddl = fs.readFileSync(DDL_PATH, 'utf8').replaceAll('{retention_days}', String(config.archiveRetentionDays));
-    for (const statement of ddlStatements(ddl)) await engine.exec(statement);
+    for (const statement of ddlStatements(ddl)) await archive.ddl(statement);
     await archive.applyRetention(config.archiveRetentionDays);
     return archive;
   }
@@ -272,7 +294,7 @@ export class Archive implements ArchiveReader, PartyArchiveReader, ActivityReade
         { name },
       );
       if (!table || table.engine_full.includes(`toIntervalDay(${days})`)) continue;
-      await this.engine.exec(`ALTER TABLE ${name} MODIFY TTL toDateTime(eventTime) + INTERVAL ${Math.floor(days)} DAY`);
+      await this.ddl(`ALTER TABLE ${name} MODIFY TTL toDateTime(eventTime) + INTERVAL ${Math.floor(days)} DAY`);
     }
   }
 

@@ -26,6 +26,8 @@ export interface Config {
   redisUrl: string;
   /** A ClickHouse server; undefined means the embedded engine (chdb) at archivePath. */
   clickhouseUrl: string | undefined;
+  /** A ClickHouse cluster's name: the archive's DDL runs ON CLUSTER with replicated tables (server only). */
+  clickhouseCluster: string | undefined;
   archivePath: string;
   /** The archive's TTL in days; the default covers the lookup's three calendar months (92 days at most) and a day of margin. */
   archiveRetentionDays: number;
@@ -197,6 +199,14 @@ function jwksLocation(env: Env, stackDir: string): string {
   return path.resolve(raw);
 }
 
+function clickhouseCluster(env: Env): string | undefined {
+  const cluster = env.CLICKHOUSE_CLUSTER?.trim();
+  if (!cluster) return undefined;
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(cluster)) throw new ConfigError(`CLICKHOUSE_CLUSTER "${cluster}" must be a cluster name (letters, digits, '_')`);
+  if (!env.CLICKHOUSE_URL?.trim()) throw new ConfigError('CLICKHOUSE_CLUSTER needs CLICKHOUSE_URL: the embedded engine has no cluster');
+  return cluster;
+}
+
 function optionalSecret(env: Env, name: string): string | undefined {
   const value = env[name];
   if (value === undefined || value === '') return undefined;
@@ -225,6 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
     schemaRegistryUrl: url(env, 'SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081', ['http:', 'https:'])!,
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!,
     clickhouseUrl: url(env, 'CLICKHOUSE_URL', undefined, ['http:', 'https:']),
+    clickhouseCluster: clickhouseCluster(env),
     archivePath: path.resolve(text(env, 'ARCHIVE_PATH', path.join(REPO_ROOT, '.stack', 'archive'))),
     archiveRetentionDays: integer(env, 'ARCHIVE_RETENTION_DAYS', 93, 1, 3650),
     archiveQueryUrl: url(env, 'ARCHIVE_QUERY_URL', undefined, ['http:', 'https:']),
