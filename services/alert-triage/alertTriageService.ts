@@ -222,6 +222,7 @@ async function restoreTriggerIndex(runtime: Runtime, index: TriggerIndex, groupI
   let records: number | undefined;
   if (committed.some((p) => p.metadata)) {
     records = 0;
+    // Records written (Kafka timestamp) within the retention, whatever their eventTime: what the stage indexed.
     const from = Date.now() - retentionMs;
     await readToEnd(
       runtime.kafka,
@@ -229,7 +230,7 @@ async function restoreTriggerIndex(runtime: Runtime, index: TriggerIndex, groupI
       async ({ messages }) => {
         await runtime.codec.prefetch(messages.map((m) => m.value));
         const batch = messages.filter((m) => m.value).map((m) => runtime.codec.decodeSync<VisibilityRecord>(m.value!, 'VisibilityRecord').value);
-        await index.add(batch.filter((r) => r.eventTime >= from), { rebuilding: true });
+        await index.add(batch, { rebuilding: true });
         records! += batch.length;
       },
       { fromTimestamp: from, failOnTimeout: true, timeoutMs: 600_000 },

@@ -62,6 +62,10 @@ export function createKafka(config: Config, logger: Logger, clientId = config.ka
   return new KafkaJS.Kafka({
     // librdkafka's own keys (outside the kafkaJS block), shared by every producer, consumer and admin of this client
     ...securitySettings(config.kafkaSecurity),
+    // Leaders move when a broker is lost. An admin client finds out only from a metadata refresh
+    // (every 5 min by default): until then its offset listings go to the lost broker and time out
+    // (measured on the three-broker stack with one broker killed: every call for 30 s and more).
+    'topic.metadata.refresh.interval.ms': 10_000,
     kafkaJS: {
       clientId,
       brokers: config.kafkaBrokers,

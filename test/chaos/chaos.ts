@@ -43,6 +43,12 @@ export interface ChaosProfile {
   scaleOutSeconds: number;
   /** Times Redis is restarted with its data deleted (every service's state and cache in it gone). */
   redisEmptyRestarts: number;
+  /**
+   * Run on the local three-broker cluster (infra/stack/kafka-cluster.sh, replication factor 3,
+   * min.insync.replicas 2) instead of the single broker; the broker fault then kills one broker
+   * for good instead of restarting it.
+   */
+  cluster?: boolean;
 }
 
 export const PROFILES: Record<string, ChaosProfile> = {
@@ -87,6 +93,19 @@ export interface ChaosReport {
 
 const KAFKA_SH = path.join(REPO_ROOT, 'infra', 'stack', 'kafka.sh');
 const REDIS_SH = path.join(REPO_ROOT, 'infra', 'stack', 'redis.sh');
+const CLUSTER_SH = path.join(REPO_ROOT, 'infra', 'stack', 'kafka-cluster.sh');
+
+/** Starts the three-broker cluster and creates the topics on it (replication factor 3); returns its bootstrap list. */
+function startCluster(say: (line: string) => void): string {
+  execFileSync('bash', [CLUSTER_SH, 'start'], { stdio: 'ignore', env: { ...process.env, KAFKA_START_TIMEOUT: '300' } });
+  const brokers = execFileSync('bash', [CLUSTER_SH, 'bootstrap'], { encoding: 'utf8' }).trim();
+  execFileSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'services', 'cli', 'provision.js'), '--replication-factor', '3'], {
+    stdio: 'ignore',
+    env: { ...process.env, KAFKA_BROKERS: brokers },
+  });
+  say(`three-broker cluster up: ${brokers} (replication factor 3, min.insync.replicas 2)`);
+  return brokers;
+}
 
 /** Transactions the broker left open with no marker (Kafka's find-hanging), one line each. */
 function findHangingTransactions(): string[] {
@@ -120,8 +139,10 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   fs.mkdirSync(dir, { recursive: true });
   // The archiver holds the embedded archive; the fan-out reads it over the archiver's HTTP port.
   const archiverPort = await freePort();
+  const clusterBrokers = profile.cluster ? startCluster(say) : undefined;
   const env = {
     ...process.env,
+    ...(clusterBrokers ? { KAFKA_BROKERS: clusterBrokers, TOPIC_REPLICATION_FACTOR: '3' } : {}),
     ARCHIVE_QUERY_URL: `http://127.0.0.1:${archiverPort}`,
     GROUP_PREFIX: run,
     ARCHIVE_PATH: path.join(dir, 'archive'),
@@ -220,6 +241,7 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
         return await positionOnce(service, topic);
       } catch (error) {
         if (attempt >= 60) throw error;
+        if (attempt % 10 === 0) say(`  (${service}'s position could not be read, attempt ${attempt}: ${(error as Error).message})`);
         await sleep(500);
       }
     }
@@ -241,8 +263,15 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   const stalls: string[] = [];
   /** Seconds from the kill until the service's group commits again (or has nothing left to do); Infinity if it never does. */
   const recovery = async (service: Service, topic: string, killedAt: number, before: bigint): Promise<number> => {
+    let complainedAt = Date.now();
     for (const deadline = Date.now() + 180_000; Date.now() < deadline; await sleep(200)) {
-      const { done, lag } = await positionOnce(service, topic).catch(() => ({ done: before, lag: 1 }));
+      const { done, lag } = await positionOnce(service, topic).catch((error: Error) => {
+        if (Date.now() - complainedAt > 20_000) {
+          complainedAt = Date.now();
+          say(`  (${service}'s position could not be read: ${error.message})`);
+        }
+        return { done: before, lag: 1 };
+      });
       if (done > before || lag === 0) return (Date.now() - killedAt) / 1000;
     }
     stalls.push(`${service} made no progress on ${topic} within 180 s`);
@@ -292,6 +321,7 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
     process.removeListener('exit', killAll);
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
+    if (profile.cluster) execFileSync('bash', [CLUSTER_SH, 'stop'], { stdio: 'ignore' });
   }
 
   /** A party topic carries copies and alert contexts: told apart by schema id. */
@@ -376,6 +406,14 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
         say(`  fan-out back to 1 instance after ${profile.scaleOutSeconds} s`);
       });
       rows.push({ fault: `fan-out 1 -> 3 -> 1 (${profile.scaleOutSeconds} s)` });
+    } else if (profile.cluster) {
+      // One of three brokers lost for good: its partitions' leadership moves to the other two.
+      const { done } = await position('fan-out', TOPICS.visibilityRecords);
+      const lostAt = Date.now();
+      execFileSync('bash', [CLUSTER_SH, 'kill', '3'], { stdio: 'ignore' });
+      const seconds = await recovery('fan-out', TOPICS.visibilityRecords, lostAt, done);
+      rows.push({ fault: 'broker 3 of 3 killed for good', recoverySeconds: seconds });
+      say(`  broker 3 of 3 killed for good at ${fault.at.toFixed(1)} s: the fan-out committing again after ${seconds.toFixed(1)} s`);
     } else {
       const stopped = Date.now();
       const signal = profile.brokerStop === 'crash' ? 'KILL' : 'TERM';
@@ -407,7 +445,8 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   say(`  delivery complete after ${((Date.now() - started) / 1000).toFixed(0)} s`);
   // A transaction left open on a partition holds every read_committed reader there: name any, so a
   // stalled run says why (they are the broker's, not this code's: see kafka.sh hanging).
-  const hangingTransactions = findHangingTransactions();
+  // (kafka.sh hanging asks the single broker; on the cluster nothing is checked.)
+  const hangingTransactions = profile.cluster ? [] : findHangingTransactions();
   for (const line of hangingTransactions) say(`  ${line}`);
   await sleep(3_000); // anything doubled would have arrived by now
   const nowExisting = new Set(await admin.listTopics());
@@ -484,6 +523,7 @@ if (require.main === module) {
     ...(process.env.CHAOS_BROKER_STOP === 'graceful' || process.env.CHAOS_BROKER_STOP === 'crash' ? { brokerStop: process.env.CHAOS_BROKER_STOP as ChaosProfile['brokerStop'] } : {}),
     ...(process.env.CHAOS_KILLS ? { killsPerService: Number(process.env.CHAOS_KILLS) } : {}),
     ...(process.env.CHAOS_REDIS_RESTARTS ? { redisEmptyRestarts: Number(process.env.CHAOS_REDIS_RESTARTS) } : {}),
+    ...(process.env.CHAOS_CLUSTER === '3' ? { cluster: true } : {}),
   };
   if (!profile) {
     console.error(`CHAOS_PROFILE must be one of ${Object.keys(PROFILES).join(', ')}`);
