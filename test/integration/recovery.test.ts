@@ -3,7 +3,7 @@
 import { TOPICS, partyTopic, type OwnershipEvent } from '../../services/shared/contracts';
 import { clearOwnership, isInitialised } from '../../services/shared/ownershipStore';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan } from '../support/fixtures';
-import { drained, partyContents, readTopic, startHarness, waitFor } from '../support/pipeline';
+import { deleteMatching, drained, partyContents, readTopic, startHarness, waitFor } from '../support/pipeline';
 
 const DAY = 86_400_000;
 
@@ -97,13 +97,7 @@ test('records waiting for owners survive Redis losing the fan-out state: the fan
     expect((await first.app.fanOut!.allPending()).map((p) => p.record.eventId)).toContain(waiting[0].eventId);
     // Redis loses the fan-out's state (what a restart with no data does to these keys).
     const redis = await first.app.runtime.redis('probe');
-    const namespace = `fanout:{${first.app.runtime.config.groupPrefix}}:`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    expect(await deleteMatching(redis, `fanout:{${first.app.runtime.config.groupPrefix}}:*`)).toBeGreaterThan(0);
     expect((await first.app.fanOut!.allPending()).map((p) => p.record.eventId)).not.toContain(waiting[0].eventId);
     // The next scan of waiting records finds the marker gone: the stage stops for good (the process would exit).
     await waitFor(async () => first.fatal.some((e) => e.name === 'StateLostError'), { what: 'the fan-out to stop on lost state' });

@@ -2,25 +2,13 @@
 // stage that finds its marker gone stops (the process would exit); the next start rebuilds the
 // index from visibility.records written within the retention, whatever the records' eventTime,
 // and the alert that could not be decided meanwhile reaches its supplier with its cause, once.
-import type Redis from 'ioredis';
 import { TOPICS, partyTopic, type AlertContext, type AlertEvent } from '../../services/shared/contracts';
 import { auditEvent, ownershipEvent, randomEui64, randomMpan, uniqueId } from '../support/fixtures';
-import { drained, readTopic, startHarness, waitFor, type Harness } from '../support/pipeline';
+import { deleteMatching, drained, readTopic, startHarness, waitFor, type Harness } from '../support/pipeline';
 
 const DAY = 24 * 3600_000;
 // Its own deployment: the wipe below must not touch another suite's state.
 const env = { GROUP_PREFIX: 'srv-visibility-test-redis-loss', ALERT_WAIT_MS: '60000', ALERT_TRIGGER_RETENTION_MS: '3600000' };
-
-async function deleteMatching(redis: Redis, pattern: string): Promise<number> {
-  let deleted = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length > 0) deleted += await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return deleted;
-}
 
 async function contextsOn(h: Harness, partyId: string): Promise<AlertContext[]> {
   const messages = await readTopic<Buffer>(h.kafka, h.codec, partyTopic(partyId), { raw: true, toEnd: true });

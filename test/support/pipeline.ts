@@ -279,3 +279,15 @@ export function useHarness(options: Parameters<typeof startHarness>[0] = {}): Ha
     },
   });
 }
+
+/** Deletes every key matching `pattern` (SCAN, never KEYS): what a Redis restarted empty does to them. */
+export async function deleteMatching(redis: import('ioredis').default, pattern: string): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) deleted += await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return deleted;
+}
