@@ -4,7 +4,7 @@
 # (infra/kafka/server-cluster.properties). For the fault run's "kill one broker for good":
 #   CHAOS_CLUSTER=3 npm run chaos    (test/chaos/chaos.ts starts it, provisions it and kills node 3)
 #
-#   infra/stack/kafka-cluster.sh start|stop|status|reset|bootstrap
+#   infra/stack/kafka-cluster.sh start|stop|status|reset|bootstrap|balance
 #   infra/stack/kafka-cluster.sh kill N       crash node N (kill -9), as a lost machine would
 #
 # Node N: clients on 127.0.0.1:(KAFKA_CLUSTER_BASE_PORT + 2(N-1)), its controller one port up;
@@ -85,6 +85,14 @@ reset() {
   for n in "${NODES[@]}"; do on_node "$n" kafka_reset; done
   rm -f "$CLUSTER_STACK_DIR/kafka-cluster.id"
 }
+# Leadership back to each partition's preferred replica (a restarted node leads nothing until the
+# controller's periodic rebalance): the fault run starts from a balanced cluster, as a fresh one is.
+balance() {
+  on_node 1 kafka_perf org.apache.kafka.tools.LeaderElectionCommand --bootstrap-server "$(bootstrap)" \
+    --election-type preferred --all-topic-partitions >/dev/null 2>&1 || true
+  echo "kafka-cluster: preferred leaders elected"
+}
+
 kill_node() {
   [[ "${1:-}" =~ ^[1-3]$ ]] || { echo "usage: $0 kill 1|2|3" >&2; return 2; }
   KAFKA_STOP_SIGNAL=KILL on_node "$1" kafka_stop
@@ -96,6 +104,7 @@ case "${1:-}" in
   status) status ;;
   reset) reset ;;
   bootstrap) bootstrap ;;
+  balance) balance ;;
   kill) kill_node "${2:-}" ;;
-  *) echo "usage: $0 start|stop|status|reset|bootstrap|kill N" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|reset|bootstrap|balance|kill N" >&2; exit 2 ;;
 esac

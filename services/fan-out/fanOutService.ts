@@ -13,7 +13,8 @@
 // Each batch and each timer step is one Kafka transaction of p's producer (fenced per partition)
 // carrying p's offsets; the state it changes (ledger, waiting records, late-ownership cursor) is
 // applied after the commit from an intent the commit witnesses (fanOutState.ts).
-import { whenCoordinatorReady, type Admin } from '../shared/kafka';
+import type { Admin } from '../shared/kafka';
+import { committedOffsets } from '../shared/groups';
 import type Redis from 'ioredis';
 import type { ArchiveReader } from '../shared/archive';
 import { FLAGS, TOPICS, type VisibilityRecord } from '../shared/contracts';
@@ -56,10 +57,7 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
   const frontier = new ArchiveFrontier({
     latestChange: async () => (await readChanges(redis, '')).cursor,
     highWatermarks: async () => new Map((await admin.fetchTopicOffsets(TOPICS.archive)).map((p) => [p.partition, BigInt(p.high)])),
-    archiverCommitted: async () => {
-      const [archived] = await whenCoordinatorReady(() => admin.fetchOffsets({ groupId: `${config.groupPrefix}-${ARCHIVER}`, topics: [TOPICS.archive] }));
-      return new Map((archived?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-    },
+    archiverCommitted: () => committedOffsets(runtime.kafka, `${config.groupPrefix}-${ARCHIVER}`, TOPICS.archive),
   });
   const lateFeed = new LateOwnershipFeed(redis, state, archive, frontier, recordPartitions.length, metrics, log);
   const migrated = await state.migrateLegacyPending((deviceId) => partitionOfKey(deviceId, recordPartitions.length));

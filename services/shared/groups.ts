@@ -80,6 +80,23 @@ async function commitFor(kafka: Kafka, groupId: string, topic: string, offsets: 
   }
 }
 
+/**
+ * A group's committed offsets on a topic (partition -> offset; absent: none), through a client of
+ * its own: a long-lived admin client was seen to time out on every such fetch, or to abort the
+ * process on an internal assertion, after the broker coordinating the group was lost (README,
+ * Known limitations); a fresh one looks the coordinator up again.
+ */
+export async function committedOffsets(kafka: Kafka, groupId: string, topic: string): Promise<Map<number, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await whenCoordinatorReady(() => admin.fetchOffsets({ groupId, topics: [topic] }));
+    return new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Records waiting for a group on a topic (or some of its partitions): committed offset, or the start, to the high watermark. */
 export async function groupLag(kafka: Kafka, groupId: string, topic: string, partitions?: number[]): Promise<number> {
   const admin = kafka.admin();

@@ -103,7 +103,8 @@ function startCluster(say: (line: string) => void): string {
     stdio: 'ignore',
     env: { ...process.env, KAFKA_BROKERS: brokers },
   });
-  say(`three-broker cluster up: ${brokers} (replication factor 3, min.insync.replicas 2)`);
+  execFileSync('bash', [CLUSTER_SH, 'balance'], { stdio: 'ignore' });
+  say(`three-broker cluster up: ${brokers} (replication factor 3, min.insync.replicas 2, preferred leaders)`);
   return brokers;
 }
 
@@ -248,12 +249,23 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   };
   /** Committed offsets (summed) and lag of a stage's group (`<run>-<stage>`). */
   const positionOnce = async (stage: string, topic: string) => {
-    const [committed] = await admin.fetchOffsets({ groupId: `${run}-${stage}`, topics: [topic] });
-    const highs = await admin.fetchTopicOffsets(topic);
+    // A client per read: a long-lived one stopped answering group-offset fetches after a broker of
+    // the cluster was lost (README, Known limitations).
+    const reader = kafka.admin();
+    await reader.connect();
+    let committed: Map<number, bigint>;
+    let highs: Array<{ partition: number; high: string; low: string }>;
+    try {
+      const [fetched] = await reader.fetchOffsets({ groupId: `${run}-${stage}`, topics: [topic] });
+      committed = new Map((fetched?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      highs = await reader.fetchTopicOffsets(topic);
+    } finally {
+      await reader.disconnect().catch(() => undefined);
+    }
     let lag = 0;
     let done = 0n;
     for (const high of highs) {
-      const offset = BigInt(committed.partitions.find((p) => p.partition === high.partition)?.offset ?? '-1');
+      const offset = committed.get(high.partition) ?? -1n;
       done += offset < 0n ? 0n : offset;
       lag += Number(BigInt(high.high) - (offset < 0n ? BigInt(high.low) : offset));
     }
