@@ -167,6 +167,8 @@ test('a replay killed with kill -9 mid-way and run again publishes each record e
   expect(rerun.stderr).not.toMatch(/replay failed|"level":(50|60)/);
   expect(rerun.status).toBe(0);
   const line = /published (\d+), skipped 0, already done (\d+) \(of 60\)/.exec(rerun.stdout);
+  // Say what the rerun printed when it is not the expected summary (seen once in CI, not reproduced).
+  if (!line) console.warn(`rerun printed: ${rerun.stdout.trim().split('\n').slice(-3).join(' | ')}`);
   expect(line).not.toBeNull();
   const [publishedNow, doneBefore] = [Number(line![1]), Number(line![2])];
   expect(doneBefore).toBeGreaterThanOrEqual(killedAt.published);
