@@ -12,12 +12,12 @@
 // Each batch and each timer step is one Kafka transaction of p's producer carrying p's offsets; the
 // ledger and the waiting alerts change from an intent the commit witnesses (shared/deliveryState.ts),
 // as in the fan-out.
-import { whenCoordinatorReady, type Admin } from '../shared/kafka';
+import type { Admin } from '../shared/kafka';
 import { readToEnd } from '../shared/topicReader';
 import { sendBounded, type Sender } from '../shared/boundedSend';
 import { TOPICS, partyTopic, type AlertEvent, type VisibilityRecord } from '../shared/contracts';
-import { startNewGroupAtTime } from '../shared/groups';
-import { DeliveryState, emptyDelta, type StateDelta } from '../shared/deliveryState';
+import { committedPositions, startNewGroupAtTime } from '../shared/groups';
+import { DeliveryState, checkChangelogPartitions, emptyDelta, type StateDelta } from '../shared/deliveryState';
 import { resolveOwners } from '../shared/ownership';
 import { OwnershipReader } from '../shared/ownershipStore';
 import { PartyTopics } from '../shared/partyTopics';
@@ -49,9 +49,10 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
   const namespace = `triage:{${config.groupPrefix}}`;
   const index = new TriggerIndex(redis, namespace, config.alertTriggerRetentionMs);
   const state = new DeliveryState<AlertFacts>(redis, config.dedupTtlSeconds, namespace, waitingId, { kafka: runtime.kafka, topic: TOPICS.alertTriageWaiting, maxSendBytes: config.maxSendBytes });
-  const ownership = new OwnershipReader(redis, undefined, undefined, true);
+  const ownership = new OwnershipReader(redis, { requireInitialised: true });
   const admin: Admin = runtime.kafka.admin();
   await admin.connect();
+  await checkChangelogPartitions(admin, TOPICS.alertTriageWaiting, TOPICS.alerts);
   const partyTopics = new PartyTopics(admin, config.topicReplicationFactor, log);
   const correlation: CorrelationConfig = { lookbackMs: config.alertLookbackMs, maxWindowTriggers: config.alertMaxWindowTriggers, disclosure: config.originatorDisclosure };
 
@@ -210,17 +211,9 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
  */
 async function restoreTriggerIndex(runtime: Runtime, index: TriggerIndex, groupId: string, retentionMs: number): Promise<number | undefined> {
   if (await index.ready()) return undefined;
-  const admin = runtime.kafka.admin();
-  await admin.connect();
-  let committed: Array<{ metadata?: string | null }> = [];
-  try {
-    const [offsets] = await whenCoordinatorReady(() => admin.fetchOffsets({ groupId, topics: [TOPICS.visibilityRecords] }));
-    committed = (offsets?.partitions ?? []) as Array<{ metadata?: string | null }>;
-  } finally {
-    await admin.disconnect();
-  }
+  const committed = await committedPositions(runtime.kafka, groupId, TOPICS.visibilityRecords);
   let records: number | undefined;
-  if (committed.some((p) => p.metadata)) {
+  if ([...committed.values()].some((p) => p.metadata)) {
     records = 0;
     // Records written (Kafka timestamp) within the retention, whatever their eventTime: what the stage indexed.
     const from = Date.now() - retentionMs;

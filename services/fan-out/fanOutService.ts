@@ -26,6 +26,7 @@ import { ArchiveFrontier } from './archiveFrontier';
 import { ARCHIVER } from '../archiver/archiverService';
 import { Delivery, retractedPairs, type Expired, type Routed } from './delivery';
 import { FanOutState, deliveredPairs, emptyDelta, type PendingRecord, type StateDelta } from './fanOutState';
+import { checkChangelogPartitions } from '../shared/deliveryState';
 import { LateOwnershipFeed, type LateWork } from './lateOwnershipFeed';
 import { planLateDeliveries, planRetractions } from './lateOwnership';
 import { partitionOfKey } from './partitioning';
@@ -48,11 +49,12 @@ export async function startFanOut(runtime: Runtime, archive: ArchiveReader): Pro
   const { config, codec, schemaIds, metrics, logger } = runtime;
   const log = logger.child({ stage: FAN_OUT });
   const redis: Redis = await runtime.redis(FAN_OUT);
-  const reader = new OwnershipReader(redis, undefined, undefined, true);
+  const reader = new OwnershipReader(redis, { requireInitialised: true });
   const state = new FanOutState(redis, config.dedupTtlSeconds, config.groupPrefix, { kafka: runtime.kafka, topic: TOPICS.fanOutWaiting, maxSendBytes: config.maxSendBytes });
   const admin: Admin = runtime.kafka.admin();
   await admin.connect();
   const [{ partitions: recordPartitions }] = await admin.fetchTopicMetadata({ topics: [TOPICS.visibilityRecords] });
+  await checkChangelogPartitions(admin, TOPICS.fanOutWaiting, TOPICS.visibilityRecords);
   const delivery = new Delivery(config, codec, schemaIds, admin, state, metrics, log);
   const frontier = new ArchiveFrontier({
     latestChange: async () => (await readChanges(redis, '')).cursor,

@@ -8,7 +8,6 @@ import { readToEnd } from '../shared/topicReader';
 import { TOPICS, type OwnershipEvent } from '../shared/contracts';
 import type { OwnershipFact } from '../shared/ownership';
 import { announceRebuild, isInitialised, writeFacts } from '../shared/ownershipStore';
-import { StateLostError } from '../shared/stateLost';
 import { watchStore } from '../shared/storeWatch';
 import type { AvroCodec } from '../shared/schemaRegistry';
 import type { Logger } from '../shared/logger';
@@ -65,10 +64,10 @@ export async function startOwnershipProjector(runtime: Runtime): Promise<Running
         logger.debug({ topic: source.topic, partition: source.partition, offset: source.offset, key: source.key?.toString() }, 'tombstone skipped');
       }
       if (batch.length === 0) return;
-      // The marker is set only by a complete rebuild: without it the store has lost facts (Redis
-      // restarted empty), and writing on would leave it partial and marked whole. Exit; the next
-      // start rebuilds it from Kafka (and announces the rebuild, so deliveries are looked at again).
-      if (!(await isInitialised(redis))) throw new StateLostError('the ownership store lost its data (own:initialised is gone); the next start rebuilds it from Kafka');
+      // Never sets the marker: only a complete rebuild does, so a store that lost its data (Redis
+      // restarted empty) stays unmarked, the deciding stages wait, and the watch below exits so
+      // the next start rebuilds it. Facts written meanwhile are in Kafka (this transaction's
+      // changelog records), so the rebuild has them too.
       await writeFacts(redis, batch.map((p) => p.value.fact), { markInitialised: false });
       const messages = batch.map(({ value: { eventId, fact } }) => ({
         key: factKey(fact),

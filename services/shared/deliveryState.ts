@@ -21,7 +21,7 @@
 // and late registration work reads who received what from the archive (README, Redis restarted empty).
 import type Redis from 'ioredis';
 import { sendBounded, type Sender } from './boundedSend';
-import type { Kafka } from './kafka';
+import type { Admin, Kafka } from './kafka';
 import type { AfterCommit, TransactionContext } from './partitionCommits';
 import { execAll } from './redis';
 import { StateLostError } from './stateLost';
@@ -44,6 +44,19 @@ export interface WaitingChangelog {
   kafka: Kafka;
   topic: string;
   maxSendBytes: number;
+}
+
+/**
+ * The item of input partition p is logged to the changelog's partition p: a changelog with fewer
+ * partitions than the input would refuse those records and stop the stage for good. Checked at
+ * start, with a message saying what to do.
+ */
+export async function checkChangelogPartitions(admin: Admin, changelogTopic: string, inputTopic: string): Promise<void> {
+  const topics = await admin.fetchTopicMetadata({ topics: [changelogTopic, inputTopic] });
+  const count = (name: string) => topics.find((t) => t.name === name)?.partitions.length ?? 0;
+  if (count(changelogTopic) < count(inputTopic)) {
+    throw new Error(`${changelogTopic} has ${count(changelogTopic)} partitions but ${inputTopic} has ${count(inputTopic)}: give it as many (kafka-topics --alter --partitions ${count(inputTopic)}), since waiting items are logged to their input partition`);
+  }
 }
 
 /** The changelog value of a waiting item (a tombstone when it stops waiting). */

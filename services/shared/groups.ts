@@ -87,11 +87,17 @@ async function commitFor(kafka: Kafka, groupId: string, topic: string, offsets: 
  * Known limitations); a fresh one looks the coordinator up again.
  */
 export async function committedOffsets(kafka: Kafka, groupId: string, topic: string): Promise<Map<number, bigint>> {
+  return new Map([...(await committedPositions(kafka, groupId, topic))].map(([partition, { offset }]) => [partition, offset]));
+}
+
+/** As committedOffsets, with each commit's metadata (a stage's commit witness: its transaction id). */
+export async function committedPositions(kafka: Kafka, groupId: string, topic: string): Promise<Map<number, { offset: bigint; metadata: string | null }>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const [committed] = await whenCoordinatorReady(() => admin.fetchOffsets({ groupId, topics: [topic] }));
-    return new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    const partitions = (committed?.partitions ?? []) as Array<{ partition: number; offset: string; metadata?: string | null }>;
+    return new Map(partitions.map((p) => [p.partition, { offset: BigInt(p.offset), metadata: p.metadata ?? null }]));
   } finally {
     await admin.disconnect();
   }

@@ -144,17 +144,23 @@ export class OwnershipReader {
   private lastSeq = -1;
   readonly stats = { hits: 0, misses: 0, invalidated: 0, flushes: 0, roundTrips: 0, loads: 0 };
 
+  private readonly maxEntries: number;
+  private readonly changesPerRead: number;
+  /**
+   * Refuse to answer (StoreUnavailableError) while the store is not initialised (lost, or being
+   * rebuilt): what deciding stages (fan-out, alert triage) need, since a partial store can name
+   * the wrong owners. Readers that only show (lookups) answer from what there is.
+   */
+  private readonly requireInitialised: boolean;
+
   constructor(
     private readonly redis: Redis,
-    private readonly maxEntries = 100_000,
-    private readonly changesPerRead = 10_000,
-    /**
-     * Refuse to answer (StoreUnavailableError) while the store is not initialised (lost, or being
-     * rebuilt): what deciding stages (fan-out, alert triage) need, since a partial store can name
-     * the wrong owners. Readers that only show (lookups) answer from what there is.
-     */
-    private readonly requireInitialised = false,
-  ) {}
+    { maxEntries = 100_000, changesPerRead = 10_000, requireInitialised = false }: { maxEntries?: number; changesPerRead?: number; requireInitialised?: boolean } = {},
+  ) {
+    this.maxEntries = maxEntries;
+    this.changesPerRead = changesPerRead;
+    this.requireInitialised = requireInitialised;
+  }
 
   private remember(key: string, value: DeviceHistory | MpxnHistory): void {
     this.cache.delete(key);

@@ -74,7 +74,7 @@ test('the cache never serves a stale owner after a registration changes', async 
 test('the cache is bounded', async () => {
   const { devices, facts } = premises(300, Date.now() - DAY);
   await writeFacts(redis, facts);
-  const reader = new OwnershipReader(redis, 100);
+  const reader = new OwnershipReader(redis, { maxEntries: 100 });
   await reader.load(devices.slice(0, 150));
   await reader.load(devices.slice(150));
   expect(reader.size).toBeLessThanOrEqual(100);
