@@ -5,7 +5,7 @@ import { TOPICS } from '../../services/shared/contracts';
 import { createKafka } from '../../services/shared/kafka';
 import { createLogger } from '../../services/shared/logger';
 import { uniqueId } from '../support/fixtures';
-import { testConfig } from '../support/pipeline';
+import { testConfig, waitFor } from '../support/pipeline';
 
 test('a changelog with fewer partitions than its input is refused with a clear message; the provisioned layout passes', async () => {
   const kafka = createKafka(testConfig(), createLogger('error', 'changelog-partitions'), 'srv-visibility-test-changelog-partitions');
@@ -14,6 +14,8 @@ test('a changelog with fewer partitions than its input is refused with a clear m
   const [input, changelog] = [uniqueId('test-input'), uniqueId('test-changelog')];
   try {
     await admin.createTopics({ topics: [{ topic: input, numPartitions: 6, replicationFactor: 1 }, { topic: changelog, numPartitions: 3, replicationFactor: 1 }] });
+    // A fresh broker answers "unknown topic" for a moment after creating them.
+    await waitFor(async () => (await admin.fetchTopicMetadata({ topics: [input, changelog] }).catch(() => [])).length === 2, { what: 'the new topics in the metadata' });
     await expect(checkChangelogPartitions(admin, changelog, input)).rejects.toThrow(`${changelog} has 3 partitions but ${input} has 6: give it as many (kafka-topics --alter --partitions 6)`);
     await expect(checkChangelogPartitions(admin, TOPICS.fanOutWaiting, TOPICS.visibilityRecords)).resolves.toBeUndefined();
     await expect(checkChangelogPartitions(admin, TOPICS.alertTriageWaiting, TOPICS.alerts)).resolves.toBeUndefined();
