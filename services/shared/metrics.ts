@@ -109,6 +109,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly transactionMembers = new Counter({
+    name: 'visibility_transaction_members_total',
+    help: 'Partition batches and timer work committed in the instance transactions (divide by the committed transactions: members per transaction)',
+    labelNames: ['service'] as const,
+    registers: [this.registry],
+  });
+
   readonly batchSeconds = new Histogram({
     name: 'visibility_batch_seconds',
     help: 'Time to process one consumed batch, by service',

@@ -1,15 +1,16 @@
-// A stage's transactions, per input partition, the way Kafka Streams commits a task: the output
-// and the consumed offsets commit in one transaction of the partition's own producer. Every
-// offset commit carries a fresh transaction id as its metadata, the witness by which, after a
-// crash or a commit whose answer was lost, the stage (and the service's recovery) tells whether
-// that transaction committed. A partition is "ready" once its producer has fenced earlier owners,
-// its committed offset and witness are read, and the service has recovered from the witness.
-import { randomUUID } from 'node:crypto';
+// A stage's commits, per input partition, the way Kafka Streams commits a task: the output and
+// the consumed offsets commit in one transaction (transactions.ts: the instance's one producer,
+// shared by the partitions working at the same time). Every offset commit carries the
+// transaction's id as its metadata, the witness by which, after a crash or a commit whose answer
+// was lost, the stage (and the service's recovery) tells whether that transaction committed. A
+// partition is "ready" once its committed offset and witness are read (stable: an earlier owner's
+// transaction still open on them holds the read until it ends) and the service has recovered
+// from the witness.
 import type { Sender } from './boundedSend';
 import type { Faults } from './faults';
-import { sendOffsetsWithMetadata, type Consumer } from './kafka';
+import type { Consumer } from './kafka';
 import type { Logger } from './logger';
-import type { PartitionProducers } from './transactions';
+import type { InstanceTransactions } from './transactions';
 
 /** Work to run once the batch's transaction has committed (e.g. applying a state delta to Redis). */
 export type AfterCommit = (() => Promise<void>) | void;
@@ -31,7 +32,7 @@ export interface PartitionCommitsOptions {
   stage: string;
   topic: string;
   consumer: Consumer;
-  producers: PartitionProducers;
+  transactions: InstanceTransactions;
   faults: Faults;
   log: Logger;
   /** Finishes what a crash interrupted, from the witness (see StageDefinition.recover). */
@@ -42,7 +43,7 @@ export interface PartitionCommitsOptions {
 
 const WITNESS_GRACE_MS = 3_000;
 const WITNESS_FETCH_TIMEOUT_MS = 30_000;
-/** Longest a rebalance waits for the new partitions' producers to fence earlier owners. */
+/** Longest a start waits for the instance's producer to fence its predecessor. */
 const FENCE_BEFORE_FETCH_MS = 15_000;
 
 /**
@@ -72,14 +73,17 @@ export class PartitionCommits {
   }
 
   /**
-   * Registers the partitions' transactional ids, which fences earlier owners and aborts their open
-   * transactions. Done when partitions are assigned, before the client fetches their committed
-   * offsets: a killed owner's open transaction keeps them "unstable" (KIP-447) until it is aborted,
-   * otherwise only by its timeout (a minute). Bounded, so a broker outage does not hold the rebalance.
+   * Registers the instance's transactional id, which fences a crashed predecessor with the same
+   * id (a restarted instance) and aborts its open transaction. Done when partitions are assigned,
+   * before the client fetches their committed offsets: that open transaction keeps them
+   * "unstable" (KIP-447) until it is aborted, otherwise only by its timeout. Bounded, so a broker
+   * outage does not hold the rebalance.
    */
-  async fence(partitions: number[]): Promise<void> {
-    const fenced = Promise.all(partitions.map((p) => this.options.producers.producer(p).catch(() => undefined)));
-    await Promise.race([fenced, new Promise((resolve) => setTimeout(resolve, FENCE_BEFORE_FETCH_MS))]);
+  async fence(): Promise<void> {
+    const fenced = this.options.transactions.producer().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([fenced, new Promise((resolve) => (timer = setTimeout(resolve, FENCE_BEFORE_FETCH_MS)))]);
+    clearTimeout(timer);
   }
 
   /** First use of a partition after it was assigned: fence, learn the committed position, recover. */
@@ -87,7 +91,7 @@ export class PartitionCommits {
     let pending = this.ready.get(partition);
     if (!pending) {
       pending = (async () => {
-        await this.options.producers.producer(partition);
+        await this.options.transactions.producer();
         let witness = await this.fetchWitness(partition);
         // Fencing waits for the previous owner's last transaction to complete and the offset fetch
         // asks for stable offsets; a transaction recovery asks about still gets a short grace
@@ -108,8 +112,9 @@ export class PartitionCommits {
   }
 
   /**
-   * One transaction: the work's output and the offset with a fresh witness; `onCommitted` runs as
-   * soon as it has committed, then the work's after-commit follow-up.
+   * The work's output and the offset, with the transaction's id as witness, in the instance's
+   * transaction; `onCommitted` runs as soon as it has committed, then the work's after-commit
+   * follow-up.
    */
   async commit(
     partition: number,
@@ -117,24 +122,24 @@ export class PartitionCommits {
     work: (sender: Sender, context: TransactionContext) => Promise<AfterCommit>,
     onCommitted: () => void = () => undefined,
   ): Promise<void> {
-    const { producers, consumer, topic, faults, stage, log } = this.options;
-    const transactionId = randomUUID();
+    const { transactions, topic, faults, stage, log } = this.options;
+    let transactionId: string | undefined;
     let written: AfterCommit = undefined;
     let afterCommit: AfterCommit;
     try {
-      afterCommit = await producers.run(partition, async (transaction) => {
-        written = await work(transaction, { partition, transactionId });
+      ({ result: afterCommit } = await transactions.run([{ topic, partition, offset }], async (transaction, id) => {
+        transactionId = id;
+        written = await work(transaction, { partition, transactionId: id });
         faults.check(stage, 'before-commit');
-        await sendOffsetsWithMetadata(transaction, consumer, [{ topic, partition, offset, metadata: transactionId }]);
         return written;
-      });
+      }));
     } catch (error) {
       // A commit whose answer was lost (the broker went away during EndTxn) may have committed.
-      // A fresh producer with the partition's id completes or aborts it; the witness then says
+      // A fresh producer with the instance's id completes or aborts it; the witness then says
       // which. Treating a committed transaction as failed would process its batch a second time.
-      if (!(await this.committedAfterAll(partition, transactionId))) {
-        // Before the retry: fence again, re-read the witness (the committed offset becomes the
-        // floor below which records are skipped) and recover any state the witness confirms.
+      if (transactionId === undefined || !(await this.committedAfterAll(partition, transactionId))) {
+        // Before the retry: re-read the witness (the committed offset becomes the floor below
+        // which records are skipped) and recover any state the witness confirms.
         this.ready.delete(partition);
         throw error;
       }
@@ -156,15 +161,14 @@ export class PartitionCommits {
     }
   }
 
-  /** The partition went to another member: forget it and let its producer go. */
-  async forget(partition: number): Promise<void> {
+  /** The partition went to another member: forget what this instance knew of it. */
+  forget(partition: number): void {
     this.ready.delete(partition);
     this.offsets.delete(partition);
-    await this.options.producers.release(partition);
   }
 
   close(): Promise<void> {
-    return this.options.producers.close();
+    return this.options.transactions.close();
   }
 
   private async fetchWitness(partition: number): Promise<CommitWitness | undefined> {
@@ -178,7 +182,7 @@ export class PartitionCommits {
 
   private async committedAfterAll(partition: number, transactionId: string): Promise<boolean> {
     try {
-      await this.options.producers.producer(partition);
+      await this.options.transactions.producer();
       return (await this.fetchWitness(partition))?.transactionId === transactionId;
     } catch {
       return false; // unknown: the batch is retried, and recovery (ensureReady) runs first

@@ -1,12 +1,14 @@
 // A stage reads one topic in batches and processes each batch exactly once, top to bottom:
 //   parse every message (anything that fails, for any reason, goes to the DLQ untouched)
 //   -> the service's handler writes its output
-//   -> the DLQ entries, the output and the consumed offsets commit in ONE Kafka transaction
-//      (partitionCommits.ts: a producer per input partition, the commit witness, recovery)
+//   -> the DLQ entries, the output and the consumed offsets commit in ONE Kafka transaction,
+//      shared with the other partitions' batches in flight (transactions.ts: one producer per
+//      instance, group commit; partitionCommits.ts: the commit witness, recovery)
 //   -> the handler's after-commit work (e.g. applying a state delta) runs.
 // Partitions are processed concurrently, each under its own lock, which timer work on the
 // partition (runOnPartition, markerCommits.ts) shares. This file wires the consumer, its
 // rebalances and the batch loop; the transactions, parsing and marker commits live beside it.
+import { randomUUID } from 'node:crypto';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { parseBatch, type Parsed } from './batchParsing';
 import { sendBounded, type Sender } from './boundedSend';
@@ -20,7 +22,7 @@ import type { Metrics } from './metrics';
 import { PartitionCommits, type AfterCommit, type CommitWitness, type TransactionContext } from './partitionCommits';
 import { PartitionEnds } from './partitionEnds';
 import { KeyedLock } from './partitionLock';
-import { PartitionProducers } from './transactions';
+import { InstanceTransactions } from './transactions';
 import { ProgressWatch } from './progressWatch';
 import { isStateLost, isStoreUnavailable } from './stateLost';
 import { groupLag } from './groups';
@@ -34,7 +36,7 @@ export interface StageDefinition<T> {
   name: string;
   groupId: string;
   topic: string;
-  /** Prefix of the per-partition transactional ids (unique per deployment, shared by its instances). */
+  /** Prefix of the instances' transactional ids (unique per deployment, shared by its instances). */
   transactionalIdPrefix: string;
   /** Where the group starts when it has no committed offsets (default: the beginning). */
   fromBeginning?: boolean;
@@ -54,6 +56,8 @@ export interface StageDefinition<T> {
    * Must be unique among the running instances of the deployment.
    */
   instanceId?: string;
+  /** Longest one instance transaction admits partitions' batches before it commits (default 200 ms). */
+  commitIntervalMs?: number;
   /** Most records handed to one batch (default 1,000). */
   maxBatchSize?: number;
   /** Async work before parsing a batch (e.g. fetching unseen schema ids). */
@@ -78,6 +82,8 @@ export interface StageDefinition<T> {
 
 export interface RunningStage {
   consumer: Consumer;
+  /** This instance's transactional id (one producer per instance). */
+  transactionalId: string;
   /** Resolves once the consumer has joined its group and owns partitions. */
   joined: Promise<void>;
   /** Partitions this instance owns now. */
@@ -129,6 +135,8 @@ const DEFAULT_STUCK_EXIT_MS = 300_000;
 const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
 /** How often idle partitions are checked for trailing transaction markers to commit past. */
 const MARKER_COMMIT_INTERVAL_MS = 500;
+/** Longest a revocation waits for the transaction in flight to commit. */
+const REVOKE_DRAIN_MS = 10_000;
 
 export async function startStage<T>(env: StageEnvironment, definition: StageDefinition<T>): Promise<RunningStage> {
   const { kafka, metrics } = env;
@@ -163,23 +171,36 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     rebalance_cb: async (error: { code: number }, partitions: Array<{ topic: string; partition: number }>) => {
       const mine = partitions.filter((p) => p.topic === definition.topic).map((p) => p.partition);
       if (error.code === KafkaJS.ErrorCodes.ERR__ASSIGN_PARTITIONS) {
-        await commits.fence(mine); // before the client fetches their offsets (partitionCommits.ts)
+        await commits.fence(); // before the client fetches their offsets (partitionCommits.ts)
         onAssignment([...new Set([...assignment, ...mine])]);
         resolveJoined();
       } else {
+        // Commit what is in flight while this member's generation still counts (Kafka Streams
+        // commits on revocation); after the rebalance the broker would refuse its offsets and
+        // abort the transaction, replaying every partition's batch in it.
+        await transactions.drain(REVOKE_DRAIN_MS);
         onAssignment([...assignment].filter((p) => !mine.includes(p)));
       }
     },
   } as KafkaJS.ConsumerConstructorConfig);
 
-  const producers = new PartitionProducers(kafka, `${definition.transactionalIdPrefix}-${definition.topic}`, log, (outcome) =>
-    metrics.transactions.inc({ service: definition.name, outcome }),
-  );
+  const transactions = new InstanceTransactions({
+    kafka,
+    // Stable per instance when it has an id, so a restarted instance fences its predecessor at once.
+    transactionalId: `${definition.transactionalIdPrefix}-${definition.topic}-${definition.instanceId ?? randomUUID()}`,
+    consumer,
+    logger: log,
+    maxOpenMs: definition.commitIntervalMs,
+    onOutcome: (outcome, members) => {
+      metrics.transactions.inc({ service: definition.name, outcome });
+      if (outcome === 'committed') metrics.transactionMembers.inc({ service: definition.name }, members);
+    },
+  });
   const commits = new PartitionCommits({
     stage: definition.name,
     topic: definition.topic,
     consumer,
-    producers,
+    transactions,
     faults: env.faults,
     log,
     recover: definition.recover?.bind(definition),
@@ -214,7 +235,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
         if (assignment.has(partition)) return;
         uncommittedSince.delete(partition);
         ends.forget(partition);
-        await commits.forget(partition);
+        commits.forget(partition);
         await definition.revoked?.(partition);
       });
     }
@@ -314,6 +335,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
 
   return {
     consumer,
+    transactionalId: transactions.transactionalId,
     joined,
     assigned: () => [...assignment].sort((a, b) => a - b),
     runOnPartition: (partition, plan, write) =>
