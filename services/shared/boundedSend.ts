@@ -3,12 +3,12 @@
 // each call by bytes keeps that true whatever client or settings run underneath. A single message
 // larger than the bound still goes alone (topics that must take such messages, like the DLQ,
 // allow them).
-import type { Message, Producer, TopicMessages } from './kafka';
+import type { Message, Sender, TopicMessages } from './kafka';
 
 /** Default bound per send: under the broker's default max.message.bytes (1 MiB) with room for overhead. */
 export const DEFAULT_MAX_SEND_BYTES = 768 * 1024;
 
-export type Sender = Pick<Producer, 'send' | 'sendBatch'>;
+export type { Sender } from './kafka';
 
 export function messageBytes(message: Message): number {
   let bytes = 70; // record overhead (lengths, offsets, attributes) in the v2 record format, rounded up

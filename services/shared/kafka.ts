@@ -129,6 +129,75 @@ export function sendOffsetsWithMetadata(transaction: Transaction, consumer: Cons
   );
 }
 
+/** What writes records: a producer, a transaction, or nativeSender's wrapper of one. */
+export type Sender = Pick<Producer, 'send' | 'sendBatch'>;
+
+interface NativeProducer {
+  produce(topic: string, partition: number, value: Buffer | null, key: Buffer | string | null | undefined, timestamp: number, opaque: unknown, headers: unknown): void;
+}
+
+function nativeHeaders(headers: IHeaders | undefined): Array<Record<string, unknown>> | null {
+  if (!headers) return null;
+  const out: Array<Record<string, unknown>> = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (Array.isArray(value)) for (const v of value) out.push({ [name]: v });
+    else out.push({ [name]: value });
+  }
+  return out;
+}
+
+/**
+ * Writes through the client's native produce with ONE completion per call, where the compatible
+ * API's `send` makes a promise and a metadata object per message and sorts the reports per
+ * partition (measured: ~8 % of the fan-out's main thread). Resolves when every message of the
+ * call is acknowledged, rejects with the first failure; the per-partition order and acks are the
+ * producer's. Records the compatible API would take are taken the same way (string values,
+ * KafkaJS headers, `partition` absent for the partitioner).
+ */
+export function nativeSender(producer: Producer | Transaction): Sender {
+  const client = (producer as unknown as { _getInternalClient(): NativeProducer })._getInternalClient();
+  const write = (topicMessages: TopicMessages[]): Promise<never[]> =>
+    new Promise((resolve, reject) => {
+      let outstanding = 0;
+      let queued = false;
+      let failure: unknown;
+      const settleIfDone = () => {
+        if (outstanding > 0 || !queued) return;
+        if (failure === undefined) resolve([]);
+        else reject(failure instanceof Error ? failure : new Error(String((failure as { message?: string })?.message ?? failure)));
+      };
+      // The compatible API's delivery-report handler calls these (it requires both).
+      const opaque = {
+        resolve: () => {
+          outstanding--;
+          settleIfDone();
+        },
+        reject: (error: unknown) => {
+          failure ??= error;
+          outstanding--;
+          settleIfDone();
+        },
+      };
+      try {
+        for (const { topic, messages } of topicMessages) {
+          for (const m of messages) {
+            const value = typeof m.value === 'string' ? Buffer.from(m.value) : (m.value ?? null);
+            client.produce(topic, m.partition ?? -1, value, m.key, m.timestamp ? Number(m.timestamp) : 0, opaque, nativeHeaders(m.headers));
+            outstanding++;
+          }
+        }
+      } catch (error) {
+        failure ??= error; // e.g. the local queue is full: what was queued is awaited, then this fails
+      }
+      queued = true;
+      settleIfDone();
+    });
+  return {
+    send: ({ topic, messages }) => write([{ topic, messages }]),
+    sendBatch: ({ topicMessages }) => write(topicMessages ?? []),
+  } as Sender;
+}
+
 /** librdkafka's code for "the client hit a fatal error and must be recreated". */
 const ERR__FATAL = -150;
 /** A static member replaced by another with the same group.instance.id: this one may not go on. */

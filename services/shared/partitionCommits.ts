@@ -127,9 +127,9 @@ export class PartitionCommits {
     let written: AfterCommit = undefined;
     let afterCommit: AfterCommit;
     try {
-      ({ result: afterCommit } = await transactions.run([{ topic, partition, offset }], async (transaction, id) => {
+      ({ result: afterCommit } = await transactions.run([{ topic, partition, offset }], async (sender, id) => {
         transactionId = id;
-        written = await work(transaction, { partition, transactionId: id });
+        written = await work(sender, { partition, transactionId: id });
         faults.check(stage, 'before-commit');
         return written;
       }));

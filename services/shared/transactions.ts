@@ -16,7 +16,7 @@
 // dropped and a fresh one (same transactional id) is made for the next transaction. Connecting
 // the fresh one completes or aborts whatever the old one left open.
 import { randomUUID } from 'node:crypto';
-import { createProducer, sendOffsetsWithMetadata, type Consumer, type Kafka, type Producer, type Transaction } from './kafka';
+import { createProducer, nativeSender, sendOffsetsWithMetadata, type Consumer, type Kafka, type Producer, type Sender, type Transaction } from './kafka';
 import type { Logger } from './logger';
 
 export type TransactionOutcome = 'committed' | 'aborted' | 'producer_recreated';
@@ -94,13 +94,13 @@ export class InstanceTransactions {
    * fails, or the commit does, the transaction aborts and every member's call rejects: with its
    * own error, or else the one that ended the transaction.
    */
-  async run<T>(offsets: MemberOffset[], work: (transaction: Transaction, transactionId: string) => Promise<T>): Promise<{ result: T; transactionId: string }> {
+  async run<T>(offsets: MemberOffset[], work: (sender: Sender, transactionId: string) => Promise<T>): Promise<{ result: T; transactionId: string }> {
     const open = await this.join();
     let result: T | undefined;
     let own: { error: unknown } | undefined;
     try {
       const transaction = await open.begun;
-      result = await work(transaction, open.id);
+      result = await work(nativeSender(transaction), open.id);
       open.offsets.push(...offsets.map((o) => ({ ...o, metadata: open.id })));
     } catch (error) {
       own = { error };
