@@ -53,7 +53,7 @@ export async function startAlertTriage(runtime: Runtime): Promise<RunningAlertTr
   const admin: Admin = runtime.kafka.admin();
   await admin.connect();
   await checkChangelogPartitions(admin, TOPICS.alertTriageWaiting, TOPICS.alerts);
-  const partyTopics = new PartyTopics(admin, config.topicReplicationFactor, log);
+  const partyTopics = new PartyTopics(admin, config.topicReplicationFactor, log, config.partyTopicPartitions);
   const correlation: CorrelationConfig = { lookbackMs: config.alertLookbackMs, maxWindowTriggers: config.alertMaxWindowTriggers, disclosure: config.originatorDisclosure };
 
   // Records older than the retention could never be triggers: a new deployment starts there.

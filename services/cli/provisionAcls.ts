@@ -134,7 +134,7 @@ export async function provisionAccess(options: ProvisionAccessOptions): Promise<
     await admin.connect();
     try {
       const topics = [...new Set(options.parties.map((p) => partyTopic(partyPrincipal(p))))];
-      createdTopics = await ensureTopics(admin, topics.map((t) => partyTopicConfig(t, config.topicReplicationFactor)), logger);
+      createdTopics = await ensureTopics(admin, topics.map((t) => partyTopicConfig(t, config.topicReplicationFactor, config.partyTopicPartitions)), logger);
     } finally {
       await admin.disconnect();
     }

@@ -49,7 +49,7 @@ export class Delivery {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
-    this.partyTopics = new PartyTopics(admin, config.topicReplicationFactor, log);
+    this.partyTopics = new PartyTopics(admin, config.topicReplicationFactor, log, config.partyTopicPartitions);
   }
 
   /** The copies these records owe their owners, minus those already delivered (ledger, this batch). */

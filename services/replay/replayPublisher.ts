@@ -54,7 +54,7 @@ export class ReplayPublisher implements ReplaySink {
       const schemaId = await codec.register('VisibilityRecord', PARTY_TOPIC_SUBJECT);
       const producer = createProducer(kafka, replayTransactionalId(config, replayId));
       await producer.connect();
-      const partyTopics = new PartyTopics(admin, config.topicReplicationFactor, logger);
+      const partyTopics = new PartyTopics(admin, config.topicReplicationFactor, logger, config.partyTopicPartitions);
       return new ReplayPublisher(kafka, admin, partyTopics, producer, codec, schemaId, replayId, partyId, config.maxSendBytes);
     } catch (error) {
       await admin.disconnect();

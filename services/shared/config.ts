@@ -66,7 +66,9 @@ export interface Config {
   consumeFrom: 'earliest' | 'latest';
   /** Replication factor for topics this project creates (party topics, provisioning). */
   topicReplicationFactor: number;
-  /** Prefix of the per-input-partition transactional ids; shared by every instance of one deployment. */
+  /** Partitions of a new party topic (existing topics keep theirs). */
+  partyTopicPartitions: number;
+  /** Prefix of the per-instance transactional ids; shared by every instance of one deployment. */
   transactionalIdPrefix: string;
   /** A stage that owns records waiting but has committed nothing for this long exits (its supervisor restarts it). */
   stageStuckExitMs: number;
@@ -255,6 +257,7 @@ export function loadConfig(env: Env = process.env): Config {
     httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
     consumeFrom: oneOf(env, 'CONSUME_FROM', ['earliest', 'latest'] as const, 'earliest'),
     topicReplicationFactor: integer(env, 'TOPIC_REPLICATION_FACTOR', 1, 1, 16),
+    partyTopicPartitions: integer(env, 'PARTY_TOPIC_PARTITIONS', 1, 1, 1000),
     transactionalIdPrefix: text(env, 'TRANSACTIONAL_ID_PREFIX', text(env, 'GROUP_PREFIX', 'srv-visibility')),
     stageStallMs: integer(env, 'STAGE_STALL_MS', 120_000, 1000, 24 * 3600_000),
     stageStuckExitMs: integer(env, 'STAGE_STUCK_EXIT_MS', 300_000, 5_000, 24 * 3600_000),

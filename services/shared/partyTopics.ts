@@ -12,12 +12,13 @@ export class PartyTopics {
     private readonly admin: Admin,
     private readonly replicationFactor: number,
     private readonly log: Logger,
+    private readonly partitions = 1,
   ) {}
 
   async ensure(partyIds: Iterable<string>): Promise<void> {
     const missing = [...new Set(partyIds)].map(partyTopic).filter((t) => !this.known.has(t));
     if (missing.length === 0) return;
-    await ensureTopics(this.admin, missing.map((t) => partyTopicConfig(t, this.replicationFactor)), this.log);
+    await ensureTopics(this.admin, missing.map((t) => partyTopicConfig(t, this.replicationFactor, this.partitions)), this.log);
     for (const t of missing) this.known.add(t);
   }
 }

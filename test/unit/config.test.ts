@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       maxSendBytes: 768 * 1024,
       consumeFrom: 'earliest',
       topicReplicationFactor: 1,
+      partyTopicPartitions: 1,
     });
     expect(loadConfig({ GROUP_PREFIX: 'blue' }).transactionalIdPrefix).toBe('blue');
   });
@@ -36,6 +37,7 @@ describe('loadConfig', () => {
     [{ MAX_SEND_BYTES: '10' }, /MAX_SEND_BYTES must be between/],
     [{ CONSUME_FROM: 'middle' }, /CONSUME_FROM must be one of earliest, latest/],
     [{ TOPIC_REPLICATION_FACTOR: '0' }, /TOPIC_REPLICATION_FACTOR must be between 1 and 16/],
+    [{ PARTY_TOPIC_PARTITIONS: '0' }, /PARTY_TOPIC_PARTITIONS must be between 1 and 1000/],
   ])('rejects %p with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
