@@ -9,7 +9,7 @@ import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../services/shared/config';
-import { TOPICS, partyTopic } from '../../services/shared/contracts';
+import { FLAGS, TOPICS, partyTopic } from '../../services/shared/contracts';
 import { startGroupsAtEnd } from '../../services/shared/groups';
 import { createKafka, createProducer } from '../../services/shared/kafka';
 import { createLogger } from '../../services/shared/logger';
@@ -475,11 +475,11 @@ export async function runChaos(profile: ChaosProfile, say: (line: string) => voi
   );
   const comparison = compare(
     workload.expected,
-    copies.map((m) => ({ eventId: m.value.eventId, party: m.topic.slice(TOPICS.partyPrefix.length) })),
+    copies.map((m) => ({ eventId: m.value.eventId, party: m.topic.slice(TOPICS.partyPrefix.length), retraction: m.value.flags.includes(FLAGS.RETRACTED) })),
   );
   if (comparison.doubled > 0) {
     const where = new Map<string, string[]>();
-    for (const m of copies) where.set(`${m.value.eventId}|${m.topic}`, [...(where.get(`${m.value.eventId}|${m.topic}`) ?? []), `${m.partition}/${m.offset}@${m.timestamp}`]);
+    for (const m of copies.filter((c) => !c.value.flags.includes(FLAGS.RETRACTED))) where.set(`${m.value.eventId}|${m.topic}`, [...(where.get(`${m.value.eventId}|${m.topic}`) ?? []), `${m.partition}/${m.offset}@${m.timestamp}`]);
     say(`  doubled, for example: ${JSON.stringify([...where].filter(([, v]) => v.length > 1).slice(0, 5))}`);
   }
   fs.writeFileSync(path.join(dir, 'report.json'), JSON.stringify({ parties, comparison }, null, 2));
@@ -520,8 +520,8 @@ function printTable(profile: ChaosProfile, rows: FaultRow[], result: ChaosReport
   say(`\n${'fault'.padEnd(34)}${cell('recovery s', 11)}`);
   for (const row of rows.slice(0, -1)) say(`${row.fault.padEnd(34)}${cell(row.recoverySeconds === Infinity ? 'stalled' : row.recoverySeconds?.toFixed(1), 11)}`);
   say(
-    `\n${['profile', 'events', 'expected', 'found', 'missing', 'doubled', 'unexpected', 'archive rows', 'seconds'].map((h) => h.padStart(13)).join('')}` +
-      `\n${[profile.name, profile.events, result.expectedCopies, result.found, result.missing, result.doubled, result.unexpected, result.archiveRows, result.seconds].map((v) => String(v).padStart(13)).join('')}` +
+    `\n${['profile', 'events', 'expected', 'found', 'missing', 'doubled', 'unexpected', 'retracted', 'archive rows', 'seconds'].map((h) => h.padStart(13)).join('')}` +
+      `\n${[profile.name, profile.events, result.expectedCopies, result.found, result.missing, result.doubled, result.unexpected, `${result.retracted}${result.wrongRetractions ? ` (${result.wrongRetractions} wrong)` : ''}`, result.archiveRows, result.seconds].map((v) => String(v).padStart(13)).join('')}` +
       `\n${['alerts', 'contexts', 'missing', 'doubled', 'wrong'].map((h) => h.padStart(13)).join('')}` +
       `\n${[result.expectedAlerts, result.foundAlerts, result.missingAlerts, result.doubledAlerts, result.wrongAlerts].map((v) => String(v).padStart(13)).join('')}`,
   );
@@ -543,7 +543,7 @@ if (require.main === module) {
   }
   runChaos(profile)
     .then(({ result }) => {
-      const ok = result.missing === 0 && result.doubled === 0 && result.unexpected === 0 && result.archiveRows === result.expectedCopies &&
+      const ok = result.missing === 0 && result.doubled === 0 && result.unexpected === 0 && result.wrongRetractions === 0 && result.archiveRows === result.expectedCopies + result.retracted &&
         result.missingAlerts === 0 && result.doubledAlerts === 0 && result.wrongAlerts === 0;
       console.log(ok ? '\nchaos: every copy and every alert context exactly once, archive exact' : '\nchaos: FAILED');
       process.exit(ok ? 0 : 1);

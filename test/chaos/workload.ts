@@ -103,16 +103,31 @@ export function makeWorkload(options: { devices: number; events: number; cosShar
 
 export interface Comparison {
   expectedCopies: number;
+  /** Copies read, retractions not counted. */
   found: number;
   missing: number;
   doubled: number;
+  /** Copies to a party not entitled to them that were not retracted. */
   unexpected: number;
+  /** Copies to a party not entitled to them, withdrawn by a RETRACTED record (late registration data). */
+  retracted: number;
+  /** Retractions of copies the party was entitled to, or of copies it never got. */
+  wrongRetractions: number;
 }
 
-/** Compares what the party topics hold ((eventId, party) pairs, one per copy read) with what they must. */
-export function compare(expected: Map<string, string[]>, copies: Array<{ eventId: string; party: string }>): Comparison {
+/**
+ * Compares what the party topics hold ((eventId, party) pairs, one per record read) with what they
+ * must. A retraction (a record flagged RETRACTED) is not a copy: it withdraws one the party was not
+ * entitled to, which then counts as retracted instead of unexpected.
+ */
+export function compare(expected: Map<string, string[]>, records: Array<{ eventId: string; party: string; retraction?: boolean }>): Comparison {
   const counts = new Map<string, number>();
-  for (const { eventId, party } of copies) counts.set(`${eventId}|${party}`, (counts.get(`${eventId}|${party}`) ?? 0) + 1);
+  const retractions = new Map<string, number>();
+  for (const { eventId, party, retraction } of records) {
+    const key = `${eventId}|${party}`;
+    const into = retraction ? retractions : counts;
+    into.set(key, (into.get(key) ?? 0) + 1);
+  }
   let expectedCopies = 0;
   let missing = 0;
   let doubled = 0;
@@ -127,8 +142,17 @@ export function compare(expected: Map<string, string[]>, copies: Array<{ eventId
     }
   }
   let unexpected = 0;
-  for (const [key, n] of counts) if (!wanted.has(key)) unexpected += n;
-  return { expectedCopies, found: copies.length, missing, doubled, unexpected };
+  let retracted = 0;
+  for (const [key, n] of counts) {
+    if (wanted.has(key)) continue;
+    const withdrawn = Math.min(n, retractions.get(key) ?? 0);
+    retracted += withdrawn;
+    unexpected += n - withdrawn;
+  }
+  let wrongRetractions = 0;
+  for (const [key, r] of retractions) wrongRetractions += wanted.has(key) ? r : Math.max(0, r - (counts.get(key) ?? 0));
+  const found = [...counts.values()].reduce((a, b) => a + b, 0);
+  return { expectedCopies, found, missing, doubled, unexpected, retracted, wrongRetractions };
 }
 
 export interface AlertComparison {

@@ -23,8 +23,24 @@ describe('the chaos run expectation (computed from the input alone)', () => {
       { eventId: 'e2', party: 'A' },
       { eventId: 'e2', party: 'C' },
     ];
-    expect(compare(expected, copies)).toEqual({ expectedCopies: 3, found: 4, missing: 1, doubled: 1, unexpected: 1 });
+    expect(compare(expected, copies)).toEqual({ expectedCopies: 3, found: 4, missing: 1, doubled: 1, unexpected: 1, retracted: 0, wrongRetractions: 0 });
     expect(compare(expected, [{ eventId: 'e1', party: 'A' }, { eventId: 'e1', party: 'B' }, { eventId: 'e2', party: 'A' }])).toMatchObject({ missing: 0, doubled: 0, unexpected: 0 });
+  });
+
+  it('does not count a retraction as a copy: it withdraws a copy the party was not entitled to, and one of a copy it was is wrong', () => {
+    const expected = new Map([['e1', ['A']]]);
+    const withdrawn = [
+      { eventId: 'e1', party: 'A' },
+      { eventId: 'e1', party: 'B' },
+      { eventId: 'e1', party: 'B', retraction: true },
+    ];
+    expect(compare(expected, withdrawn)).toEqual({ expectedCopies: 1, found: 2, missing: 0, doubled: 0, unexpected: 0, retracted: 1, wrongRetractions: 0 });
+    const wrong = [
+      { eventId: 'e1', party: 'A' },
+      { eventId: 'e1', party: 'A', retraction: true },
+      { eventId: 'e2', party: 'C', retraction: true },
+    ];
+    expect(compare(expected, wrong)).toEqual({ expectedCopies: 1, found: 1, missing: 0, doubled: 0, unexpected: 0, retracted: 0, wrongRetractions: 2 });
   });
 
   it('raises each alert to the supplier at its event\'s time, naming that event\'s request', () => {
