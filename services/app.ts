@@ -12,7 +12,9 @@ import { PARTY_RANGE_PATH, partyRangeRoute } from './archiver/partyRangeRoute';
 import type { RunningStage } from './shared/stage';
 import { Archive, type ArchiveReader } from './shared/archive';
 import { HttpArchiveReader } from './shared/archiveClient';
-import { ConfigError } from './shared/config';
+import { ConfigError, loadConfig } from './shared/config';
+import { createLogger } from './shared/logger';
+import { startWithRetry } from './shared/startRetry';
 import type { ActivityReader } from './shared/archiveActivity';
 import { OwnershipReader } from './shared/ownershipStore';
 import { ACTIVITY_ROUTE_PREFIX, activityRoute } from './archiver/activityRoute';
@@ -157,7 +159,15 @@ async function archiveForLookup(local: Archive | undefined, shutdown: Shutdown, 
 }
 
 export async function main(services: ServiceName[] = ALL_SERVICES): Promise<void> {
-  const app = await startApp({ services });
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  // While the start is retried nothing runs yet: a signal ends the process at once.
+  const exitNow = () => process.exit(0);
+  process.once('SIGINT', exitNow);
+  process.once('SIGTERM', exitNow);
+  const app = await startWithRetry(services.join(', '), () => startApp({ services, config, logger }), { log: logger });
+  process.off('SIGINT', exitNow);
+  process.off('SIGTERM', exitNow);
   const shutdown = new Shutdown(app.runtime.logger);
   shutdown.add('app', () => app.stop());
   shutdown.installSignalHandlers();

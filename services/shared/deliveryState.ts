@@ -21,6 +21,7 @@
 // and late registration work reads who received what from the archive (README, Redis restarted empty).
 import type Redis from 'ioredis';
 import { sendBounded, type Sender } from './boundedSend';
+import { ConfigError } from './config';
 import type { Admin, Kafka } from './kafka';
 import type { AfterCommit, TransactionContext } from './partitionCommits';
 import { execAll } from './redis';
@@ -55,7 +56,7 @@ export async function checkChangelogPartitions(admin: Admin, changelogTopic: str
   const topics = await admin.fetchTopicMetadata({ topics: [changelogTopic, inputTopic] });
   const count = (name: string) => topics.find((t) => t.name === name)?.partitions.length ?? 0;
   if (count(changelogTopic) < count(inputTopic)) {
-    throw new Error(`${changelogTopic} has ${count(changelogTopic)} partitions but ${inputTopic} has ${count(inputTopic)}: give it as many (kafka-topics --alter --partitions ${count(inputTopic)}), since waiting items are logged to their input partition`);
+    throw new ConfigError(`${changelogTopic} has ${count(changelogTopic)} partitions but ${inputTopic} has ${count(inputTopic)}: give it as many (kafka-topics --alter --partitions ${count(inputTopic)}), since waiting items are logged to their input partition`);
   }
 }
 
