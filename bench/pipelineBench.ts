@@ -4,6 +4,9 @@
 // traffic or bad records on the topics do not matter).
 //   BENCH_MODE=saturation (default): BENCH_EVENTS audit events as fast as they can be written.
 //   BENCH_MODE=rate: BENCH_RATE events/s for BENCH_SECONDS; latency is the figure.
+//   BENCH_ESTATE=national: the national-estate workload (bench/nationalWorkload.ts: BENCH_DEVICES
+//   default 1,000,000 on single- and dual-fuel premises, weighted SRVs, responses, Changes of
+//   Supplier); default compact (bench/workload.ts: 2,000 devices, SRVs in turn).
 //   BENCH_LAYOUT=one-process (every service in one process, as `npm start`), BENCH_FAN_OUT_INSTANCES (default 1), BENCH_DEVICES, BENCH_ALERT_SHARE, BENCH_CEILING=off,
 //   BENCH_TIMEOUT_S (default 900: the bench gives up and says so), BENCH_KEEP_LOGS=1 (services' logs),
 //   BENCH_PROFILE=fan-out,archiver (CPU profiles of those services, kept with the logs), BENCH_THREADS=1
@@ -16,7 +19,7 @@ import Redis from 'ioredis';
 import { loadConfig } from '../services/shared/config';
 import { groupLag, startGroupsAtEnd } from '../services/shared/groups';
 import { createKafka, createProducer } from '../services/shared/kafka';
-import { TOPICS, partyTopic, type VisibilityRecord } from '../services/shared/contracts';
+import { TOPICS, partyTopic, type OwnershipEvent, type VisibilityRecord } from '../services/shared/contracts';
 import { readToEnd } from '../services/shared/topicReader';
 import type { AlertContext } from '../services/shared/contracts';
 import { createLogger } from '../services/shared/logger';
@@ -29,13 +32,15 @@ import { copyFor } from '../services/fan-out/routing';
 import { counterValue, freePort, processUsage, scrape, spawnService, threadUsage, type ProcessUsage } from '../test/support/serviceProcess';
 import { runMicroBenchmarks } from './microBench';
 import { measureBrokerCeiling, type BrokerCeiling } from './brokerCeiling';
-import { makeBenchWorkload } from './workload';
+import { makeBenchWorkload, type BenchWorkload } from './workload';
+import { makeNationalWorkload } from './nationalWorkload';
 
 const MODE = process.env.BENCH_MODE === 'rate' ? 'rate' : 'saturation';
 const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const EVENTS = MODE === 'rate' ? RATE * SECONDS : Number(process.env.BENCH_EVENTS ?? 20_000);
-const DEVICES = Number(process.env.BENCH_DEVICES ?? 2_000);
+const ESTATE = process.env.BENCH_ESTATE === 'national' ? 'national' : 'compact';
+const DEVICES = Number(process.env.BENCH_DEVICES ?? (ESTATE === 'national' ? 1_000_000 : 2_000));
 /** processes (default): each service its own process, as deployed; one-process: `npm start`'s all-in-one. */
 const LAYOUT = process.env.BENCH_LAYOUT === 'one-process' ? 'one-process' : 'processes';
 const FAN_OUTS = LAYOUT === 'one-process' ? 1 : Number(process.env.BENCH_FAN_OUT_INSTANCES ?? 1);
@@ -86,8 +91,12 @@ async function main(): Promise<void> {
   await admin.connect();
 
   const { samples, source } = loadDuisSamples();
-  const workload = makeBenchWorkload({ devices: DEVICES, alertShare: ALERT_SHARE, samples, run: Date.now() % 0xffffff, now: Date.now() });
-  const { ownership, eventAt, alertFor } = workload;
+  const run = Date.now() % 0xffffff;
+  const workload: BenchWorkload =
+    ESTATE === 'national'
+      ? makeNationalWorkload({ devices: DEVICES, alertShare: ALERT_SHARE, samples, run, now: Date.now(), events: EVENTS })
+      : makeBenchWorkload({ devices: DEVICES, alertShare: ALERT_SHARE, samples, run, now: Date.now() });
+  const { eventAt, alertFor } = workload;
   const partyTopics = workload.partyIds.map(partyTopic);
   const expectedCopies = workload.copiesFor(EVENTS);
   const alertCount = workload.alertsFor(EVENTS);
@@ -117,7 +126,7 @@ async function main(): Promise<void> {
     results.brokerCeiling = ceiling;
   }
 
-  console.log(`\n== pipeline (${MODE === 'rate' ? `${n(RATE)} events/s for ${SECONDS} s` : `${n(EVENTS)} audit events, as fast as they can be written`}), ${n(DEVICES)} devices, ${LAYOUT === 'one-process' ? 'five services in one process' : `five services as processes, ${FAN_OUTS} fan-out instance(s)`}`);
+  console.log(`\n== pipeline (${MODE === 'rate' ? `${n(RATE)} events/s for ${SECONDS} s` : `${n(EVENTS)} audit events, as fast as they can be written`}), ${n(workload.deviceCount)} devices (${ESTATE} estate), ${LAYOUT === 'one-process' ? 'five services in one process' : `five services as processes, ${FAN_OUTS} fan-out instance(s)`}`);
   await startGroupsAtEnd(kafka, prefix);
   const processes: Array<{ name: string; services: readonly Service[]; child: ChildProcess; port: number }> = [];
   const launch = (name: string, entry: string, services: readonly Service[], port: number) => {
@@ -150,11 +159,25 @@ async function main(): Promise<void> {
     give('waiting for the services to join their groups');
     await sleep(500);
   }
-  for (let i = 0; i < ownership.length; i += 1000) {
-    await producer.send({ topic: TOPICS.ownershipEvents, messages: ownership.slice(i, i + 1000).map((e) => ({ key: e.mpxn, value: codec.encodeSync(schemaIds.ownershipEvent, e) })) });
+  let registered = 0;
+  let batch: OwnershipEvent[] = [];
+  const sendRegistrations = async () => {
+    await producer.send({ topic: TOPICS.ownershipEvents, messages: batch.map((e) => ({ key: e.mpxn, value: codec.encodeSync(schemaIds.ownershipEvent, e) })) });
+    registered += batch.length;
+    batch = [];
+    if (registered % 200_000 < 1_000) console.log(`  registrations: ${n(registered)}/${n(workload.registrationCount)} written`);
+  };
+  for (const registration of workload.registrations()) {
+    batch.push(registration);
+    if (batch.length === 1_000) await sendRegistrations();
   }
-  while ((await groupLag(kafka, `${prefix}-ownership-projector`, TOPICS.ownershipEvents)) > 0) {
+  if (batch.length > 0) await sendRegistrations();
+  for (let lastSaid = Date.now(), lag = Infinity; (lag = await groupLag(kafka, `${prefix}-ownership-projector`, TOPICS.ownershipEvents)) > 0; ) {
     give('waiting for the registrations to be projected');
+    if (Date.now() - lastSaid > 10_000) {
+      console.log(`  registrations: ${n(lag)} still to project`);
+      lastSaid = Date.now();
+    }
     await sleep(200);
   }
   // The fan-out reconciles registration changes against the archive (late ownership); the estate's
@@ -165,12 +188,16 @@ async function main(): Promise<void> {
     const cursors = await redis.mget(...Array.from({ length: 6 }, (_, p) => `fanout:{${prefix}}:late:cursor:${p}`));
     return latest === undefined || cursors.every((c) => c === latest[0]);
   };
-  while (!(await reconciled())) {
+  for (let lastSaid = Date.now(); !(await reconciled()); ) {
     give('waiting for the fan-out to reconcile the registrations');
+    if (Date.now() - lastSaid > 10_000) {
+      console.log('  registrations: the fan-out is still reconciling them');
+      lastSaid = Date.now();
+    }
     await sleep(200);
   }
   await redis.quit();
-  console.log(`  services up, ${n(ownership.length)} registration events projected and reconciled`);
+  console.log(`  services up, ${n(workload.registrationCount)} registration events projected and reconciled`);
 
   const counters = async () => {
     let copies = 0;
@@ -202,11 +229,15 @@ async function main(): Promise<void> {
       const end = Math.min(target, sent + 2_000);
       const messages = [];
       const alerts = [];
+      const changes: OwnershipEvent[] = [];
       for (let i = sent; i < end; i++) {
+        const change = workload.changeOfSupplierAt?.(i);
+        if (change) changes.push(change);
         const event = eventAt(i);
         messages.push({ key: event.requestId, value: codec.encodeSync(schemaIds.auditEvent, event) });
         if (workload.raisesAlert(i)) alerts.push(alertFor(i));
       }
+      if (changes.length > 0) await producer.send({ topic: TOPICS.ownershipEvents, messages: changes.map((e) => ({ key: e.mpxn, value: codec.encodeSync(schemaIds.ownershipEvent, e) })) });
       const at = Date.now();
       await producer.send({ topic: TOPICS.auditEvents, messages });
       sentAt.fill(at, sent, end);
@@ -280,7 +311,9 @@ async function main(): Promise<void> {
   }
   const pipeline = {
     events: EVENTS,
-    devices: DEVICES,
+    estate: ESTATE,
+    devices: workload.deviceCount,
+    registrations: workload.registrationCount,
     payloadSource: source,
     inputMegabytes: +((sizes.input / sampled) * EVENTS / 1e6).toFixed(1),
     copies: expectedCopies,

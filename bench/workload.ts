@@ -13,8 +13,12 @@ function eui(prefix: number, n: number): string {
 }
 
 export interface BenchWorkload {
-  devices: string[];
-  ownership: OwnershipEvent[];
+  deviceCount: number;
+  /** The estate's registrations, written before the timed part. */
+  registrations(): Iterable<OwnershipEvent>;
+  registrationCount: number;
+  /** A registration to write before the i-th audit event (the national estate's Changes of Supplier). */
+  changeOfSupplierAt?(i: number): OwnershipEvent | undefined;
   /** Every party that owns a device (each has a party topic). */
   partyIds: string[];
   /** The i-th audit event (device i mod devices, sample i mod samples; every third a response). */
@@ -55,8 +59,9 @@ export function makeBenchWorkload(options: { devices: number; alertShare: number
   const requestOf = (i: number) => `${supplier(i)}:${deviceOf(i)}:${i}`;
   const alertEvery = options.alertShare > 0 ? Math.max(1, Math.round(1 / options.alertShare)) : 0;
   return {
-    devices,
-    ownership,
+    deviceCount: devices.length,
+    registrations: () => ownership,
+    registrationCount: ownership.length,
     partyIds: [...new Set(ownership.flatMap((e) => (e.partyId ? [e.partyId] : [])))],
     anySupplier: supplier(1),
     eventAt: (i) => {
