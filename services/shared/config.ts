@@ -141,7 +141,7 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
 /** Settings that no longer exist: refused by name rather than silently ignored. */
 const RETIRED: Record<string, string> = {
   FANOUT_TRANSACTIONS: 'every stage now writes in Kafka transactions; there is no non-transactional mode',
-  FANOUT_TRANSACTIONAL_ID: 'transactional ids are now per input partition, derived from TRANSACTIONAL_ID_PREFIX',
+  FANOUT_TRANSACTIONAL_ID: 'transactional ids are now per stage instance, derived from TRANSACTIONAL_ID_PREFIX and KAFKA_INSTANCE_ID',
 };
 
 function url(env: Env, name: string, fallback: string | undefined, protocols: string[]): string | undefined {

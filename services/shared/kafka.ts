@@ -3,9 +3,10 @@
 // (transactions fenced by consumer-group generation, KIP-447; stable offset fetch; static
 // membership). Its logs go through pino.
 // The client runs its blocking calls (begin/commit a transaction, send offsets, consume, fetch
-// committed offsets) on libuv's thread pool, 4 threads by default; with a transactional producer
-// per input partition per stage those calls queue behind each other (measured: ~90 ms to begin a
-// transaction; the bench 1,635 -> 2,435 events/s with 64). Must be set before the pool's first use.
+// committed offsets) on libuv's thread pool, 4 threads by default; with several stages per process
+// (and, until 2026-12-01, a transactional producer per input partition) those calls queued behind
+// each other (measured then: ~90 ms to begin a transaction; the bench 1,635 -> 2,435 events/s with
+// 64). Must be set before the pool's first use.
 process.env.UV_THREADPOOL_SIZE ??= '64';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Config, KafkaSecurity } from './config';
