@@ -2,7 +2,8 @@
 // memory, so a million devices cost nothing until they are written):
 // - premises in blocks of 20: 9 dual fuel (an ESME on the MPAN, a GSME on the MPRN, a comms hub
 //   on both: 3 devices) and 11 electricity only (ESME and comms hub on the MPAN: 2 devices);
-//   owners: the MPAN's import supplier and distributor, the MPRN's gas supplier and transporter;
+//   owners: the MPAN's import supplier and distributor, the MPRN's gas supplier and transporter
+//   (one copy per party: a supplier of both fuels gets one);
 // - 30 suppliers with skewed market shares (the largest ~19 %, Zipf), 14 distribution network
 //   operators by region, 8 gas transporters; most dual-fuel premises buy gas from their
 //   electricity supplier;
@@ -115,7 +116,8 @@ export function makeNationalWorkload(options: NationalOptions): NationalWorkload
     const premises = block * BLOCK_PREMISES + BLOCK_DUAL + Math.floor(s / 2);
     return { deviceId, premises, dualFuel: false, kind: s % 2 === 0 ? 'ESME' : 'CHF' };
   }
-  const ownersOf = (device: DeviceAt) => (device.kind === 'CHF' && device.dualFuel ? 4 : 2);
+  /** One copy per owning party: a dual-fuel comms hub whose gas comes from its electricity supplier has three. */
+  const ownersOf = (device: DeviceAt) => (device.kind === 'CHF' && device.dualFuel ? (gasSupplierOf(device.premises) === supplierOf(device.premises) ? 3 : 4) : 2);
 
   // SRV weights: reads dominate, critical commands are rare.
   const weights = samples.map((s) => {
@@ -130,7 +132,8 @@ export function makeNationalWorkload(options: NationalOptions): NationalWorkload
   const answered = (k: number) => mix(k * 5 + 3) % 10 < 9;
   const deviceIndexOf = (k: number) => mix(k * 2 + 1) % devices;
   function originatorOf(k: number, device: DeviceAt, sample: DuisSample): { id: string; role: UserRole } {
-    const eligible = SRV_CATALOGUE.get(sample.serviceReferenceVariant)?.eligibleRoles ?? ['IS'];
+    const listed = SRV_CATALOGUE.get(sample.serviceReferenceVariant)?.eligibleRoles ?? [];
+    const eligible = listed.length > 0 ? listed : (['IS'] as const);
     const supplierRole: UserRole = device.kind === 'GSME' ? 'GS' : 'IS';
     const byRole: Partial<Record<UserRole, string>> = {
       IS: supplierOf(device.premises),

@@ -151,19 +151,36 @@ async function main(): Promise<void> {
     child.once('exit', (code) => !stopping && console.error(`  ${name} exited (code ${code}); see ${path.join(dir, `${name}.log`)}`));
     processes.push({ name, services, child, port });
   };
-  if (LAYOUT === 'one-process') launch('all-services', '.', SERVICES, archiverPort);
-  else {
-    for (const service of SERVICES) {
-      for (let instance = 1; instance <= (service === 'fan-out' ? FAN_OUTS : 1); instance++) {
-        launch(`${service}-${instance}`, service, [service], service === 'archiver' ? archiverPort : await freePort());
-      }
-    }
-  }
   let stopping = false;
   const deadline = Date.now() + TIMEOUT_MS;
   const give = (what: string) => {
     if (Date.now() > deadline) throw new Error(`gave up after ${TIMEOUT_MS / 1000} s ${what}; logs in ${dir}`);
   };
+  const projected = async () => {
+    for (let lastSaid = Date.now(), lag = Infinity; (lag = await groupLag(kafka, `${prefix}-ownership-projector`, TOPICS.ownershipEvents)) > 0; ) {
+      give('waiting for the registrations to be projected');
+      if (Date.now() - lastSaid > 10_000) {
+        console.log(`  registrations: ${n(lag)} still to project`);
+        lastSaid = Date.now();
+      }
+      await sleep(200);
+    }
+  };
+  if (LAYOUT === 'one-process') {
+    launch('all-services', '.', SERVICES, archiverPort);
+  } else {
+    // The estate exists before the pipeline does: the ownership projector projects it first, and the
+    // fan-out, started after, begins reconciling at the end of the changes it made (a million
+    // devices' registrations are not the steady state being measured).
+    launch('ownership-projector-1', 'ownership-projector', ['ownership-projector'], await freePort());
+    await sleep(1_000);
+    await projected();
+    for (const service of SERVICES.filter((s) => s !== 'ownership-projector')) {
+      for (let instance = 1; instance <= (service === 'fan-out' ? FAN_OUTS : 1); instance++) {
+        launch(`${service}-${instance}`, service, [service], service === 'archiver' ? archiverPort : await freePort());
+      }
+    }
+  }
   const groupsStable = async () => {
     const wanted = SERVICES.map((s) => ({ group: `${prefix}-${s}`, members: s === 'fan-out' ? FAN_OUTS : 1 }));
     wanted.push({ group: `${prefix}-alert-triggers`, members: 1 });
@@ -174,14 +191,7 @@ async function main(): Promise<void> {
     give('waiting for the services to join their groups');
     await sleep(500);
   }
-  for (let lastSaid = Date.now(), lag = Infinity; (lag = await groupLag(kafka, `${prefix}-ownership-projector`, TOPICS.ownershipEvents)) > 0; ) {
-    give('waiting for the registrations to be projected');
-    if (Date.now() - lastSaid > 10_000) {
-      console.log(`  registrations: ${n(lag)} still to project`);
-      lastSaid = Date.now();
-    }
-    await sleep(200);
-  }
+  await projected();
   // The fan-out reconciles registration changes against the archive (late ownership); the estate's
   // own registrations are not the steady state being measured, so the timed part starts after.
   const redis = new Redis(config.redisUrl);
