@@ -19,7 +19,7 @@
 import type { AlertEvent, AuditEvent, OwnershipEvent, UserRole } from '../services/shared/contracts';
 import type { DuisSample } from '../services/cli/duisSamples';
 import { SRV_CATALOGUE } from '../services/projector/srvCatalogue';
-import type { BenchWorkload } from './workload';
+import { eui, type BenchWorkload } from './workload';
 
 const DAY = 86_400_000;
 const BLOCK_PREMISES = 20;
@@ -37,11 +37,6 @@ export function mix(n: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
   return (h ^ (h >>> 16)) >>> 0;
-}
-
-function eui(prefix: number, n: number): string {
-  const hex = n.toString(16).toUpperCase().padStart(12, '0').slice(-12);
-  return [prefix.toString(16).toUpperCase().padStart(2, '0'), '5E', ...hex.match(/../g)!].join('-');
 }
 
 /** A cumulative table for drawing index k with probability weights[k] / sum. */
@@ -130,6 +125,10 @@ export function makeNationalWorkload(options: NationalOptions): NationalWorkload
   /** Slot k holds request k and, for nine in ten, its response right after (events 2k and 2k+1). */
   const slotOf = (i: number) => Math.floor(i / 2);
   const answered = (k: number) => mix(k * 5 + 3) % 10 < 9;
+  const isResponseAt = (i: number) => i % 2 === 1 && answered(slotOf(i));
+  /** The request event i belongs to: its slot, or for an unanswered request's second event a slot of its own (offset past any k). */
+  const requestAt = (i: number) => (i % 2 === 1 && !isResponseAt(i) ? slotOf(i) + 0x4000_0000 : slotOf(i));
+  const deviceOfEvent = (i: number) => deviceAt(deviceIndexOf(requestAt(i)));
   const deviceIndexOf = (k: number) => mix(k * 2 + 1) % devices;
   function originatorOf(k: number, device: DeviceAt, sample: DuisSample): { id: string; role: UserRole } {
     const listed = SRV_CATALOGUE.get(sample.serviceReferenceVariant)?.eligibleRoles ?? [];
@@ -149,11 +148,9 @@ export function makeNationalWorkload(options: NationalOptions): NationalWorkload
   const requestId = (k: number, originator: string, deviceId: string) => `${originator}:${deviceId}:${k}`;
 
   function eventAt(i: number): AuditEvent {
-    const k = slotOf(i);
-    const isResponse = i % 2 === 1 && answered(k);
-    // An unanswered request's second event is a request of its own (slot id offset past any k).
-    const slot = i % 2 === 1 && !isResponse ? k + 0x4000_0000 : k;
-    const device = deviceAt(deviceIndexOf(slot));
+    const isResponse = isResponseAt(i);
+    const slot = requestAt(i);
+    const device = deviceOfEvent(i);
     const sample = samples[drawSample(mix(slot * 13 + 11))];
     const originator = originatorOf(slot, device, sample);
     const errorCode = mix(slot * 17 + 13) % 10 === 0;
@@ -231,7 +228,7 @@ export function makeNationalWorkload(options: NationalOptions): NationalWorkload
     raisesAlert: (i) => alertEvery > 0 && i % alertEvery === 0,
     alertFor: (i) => {
       const event = eventAt(i);
-      const device = deviceAt(deviceIndexOf(i % 2 === 1 && !answered(slotOf(i)) ? slotOf(i) + 0x4000_0000 : slotOf(i)));
+      const device = deviceOfEvent(i);
       return {
         alertId: `bench-${run}-a${i}`, alertCode: '0x8F70', alertKind: 'DEVICE', deviceId: event.deviceId, eventTime: Date.now(),
         requestId: event.requestId, recipientId: device.kind === 'GSME' ? gasSupplierOf(device.premises) : supplierOf(device.premises), payload: Buffer.from('<gbcs:Alert/>'),
@@ -239,11 +236,7 @@ export function makeNationalWorkload(options: NationalOptions): NationalWorkload
     },
     copiesFor: (events) => {
       let copies = 0;
-      for (let i = 0; i < events; i++) {
-        const k = slotOf(i);
-        const slot = i % 2 === 1 && !answered(k) ? k + 0x4000_0000 : k;
-        copies += ownersOf(deviceAt(deviceIndexOf(slot)));
-      }
+      for (let i = 0; i < events; i++) copies += ownersOf(deviceOfEvent(i));
       return copies;
     },
     alertsFor: (events) => (alertEvery ? Math.ceil(events / alertEvery) : 0),

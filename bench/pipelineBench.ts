@@ -33,7 +33,7 @@ import { counterValue, freePort, processUsage, scrape, spawnService, threadUsage
 import { runMicroBenchmarks } from './microBench';
 import { measureBrokerCeiling, type BrokerCeiling } from './brokerCeiling';
 import { makeBenchWorkload, type BenchWorkload } from './workload';
-import { makeNationalWorkload, type NationalWorkload } from './nationalWorkload';
+import { makeNationalWorkload } from './nationalWorkload';
 
 const MODE = process.env.BENCH_MODE === 'rate' ? 'rate' : 'saturation';
 const RATE = Number(process.env.BENCH_RATE ?? 5_000);
@@ -130,10 +130,12 @@ async function main(): Promise<void> {
   await startGroupsAtEnd(kafka, prefix);
   // The estate's registrations first: the services start on them (a million devices take minutes to
   // project), and the fan-out's reconciliation starts where the changes stream ends when it starts.
+  const sendOwnership = (events: OwnershipEvent[]) =>
+    producer.send({ topic: TOPICS.ownershipEvents, messages: events.map((e) => ({ key: e.mpxn, value: codec.encodeSync(schemaIds.ownershipEvent, e) })) });
   let registered = 0;
   let batch: OwnershipEvent[] = [];
   const sendRegistrations = async () => {
-    await producer.send({ topic: TOPICS.ownershipEvents, messages: batch.map((e) => ({ key: e.mpxn, value: codec.encodeSync(schemaIds.ownershipEvent, e) })) });
+    await sendOwnership(batch);
     registered += batch.length;
     batch = [];
     if (registered % 200_000 < 1_000) console.log(`  registrations: ${n(registered)}/${n(workload.registrationCount)} written`);
@@ -235,6 +237,7 @@ async function main(): Promise<void> {
   const sentAt = new Float64Array(EVENTS);
   const alertSentAt = new Map<string, number>();
   let sent = 0;
+  let changesWritten = 0;
   let lastPrint = Date.now();
   const sendUpTo = async (target: number) => {
     while (sent < target) {
@@ -249,7 +252,8 @@ async function main(): Promise<void> {
         messages.push({ key: event.requestId, value: codec.encodeSync(schemaIds.auditEvent, event) });
         if (workload.raisesAlert(i)) alerts.push(alertFor(i));
       }
-      if (changes.length > 0) await producer.send({ topic: TOPICS.ownershipEvents, messages: changes.map((e) => ({ key: e.mpxn, value: codec.encodeSync(schemaIds.ownershipEvent, e) })) });
+      if (changes.length > 0) await sendOwnership(changes);
+      changesWritten += changes.length;
       const at = Date.now();
       await producer.send({ topic: TOPICS.auditEvents, messages });
       sentAt.fill(at, sent, end);
@@ -326,7 +330,7 @@ async function main(): Promise<void> {
     estate: ESTATE,
     devices: workload.deviceCount,
     registrations: workload.registrationCount,
-    changesOfSupplierDuringRun: 'changesOfSupplierFor' in workload ? (workload as NationalWorkload).changesOfSupplierFor(EVENTS) : 0,
+    changesOfSupplierDuringRun: changesWritten,
     payloadSource: source,
     inputMegabytes: +((sizes.input / sampled) * EVENTS / 1e6).toFixed(1),
     copies: expectedCopies,

@@ -7,7 +7,8 @@ import type { DuisSample } from '../services/cli/duisSamples';
 
 const DAY = 86_400_000;
 
-function eui(prefix: number, n: number): string {
+/** An EUI-64 of the bench's: a prefix byte, 5E, then n in hex. */
+export function eui(prefix: number, n: number): string {
   const hex = n.toString(16).toUpperCase().padStart(12, '0').slice(-12);
   return [prefix.toString(16).toUpperCase().padStart(2, '0'), '5E', ...hex.match(/../g)!].join('-');
 }

@@ -9,8 +9,8 @@
 //        -> wait:    the alert names a request not seen yet: waiting alerts of p
 //   every PENDING_SCAN_MS, for each partition p this instance owns: waiting alerts of p
 //     -> correlated again; published once the request is there or ALERT_WAIT_MS has passed
-// Each batch and each timer step is one Kafka transaction of p's producer carrying p's offsets; the
-// ledger and the waiting alerts change from an intent the commit witnesses (shared/deliveryState.ts),
+// Each batch and each timer step commits in the instance's Kafka transaction (shared/transactions.ts)
+// with p's offsets; the ledger and the waiting alerts change from an intent the commit witnesses (shared/deliveryState.ts),
 // as in the fan-out.
 import type { Admin } from '../shared/kafka';
 import { readToEnd } from '../shared/topicReader';

@@ -10,8 +10,8 @@
 //       copy get one, flagged LATE_OWNERSHIP; recipients no longer named as owners at the event's
 //       time get their copy again, flagged RETRACTED (once; the archive row is replaced by it)
 //     waiting records of p -> owners known now: copies; waited OWNERSHIP_WAIT_MS: visibility.unowned
-// Each batch and each timer step is one Kafka transaction of p's producer (fenced per partition)
-// carrying p's offsets; the state it changes (ledger, waiting records, late-ownership cursor) is
+// Each batch and each timer step commits in the instance's Kafka transaction (shared with the other
+// partitions' work in flight, shared/transactions.ts) with p's offsets; the state it changes (ledger, waiting records, late-ownership cursor) is
 // applied after the commit from an intent the commit witnesses (fanOutState.ts).
 import type { Admin } from '../shared/kafka';
 import { committedOffsets } from '../shared/groups';

@@ -24,7 +24,7 @@ import { PartitionEnds } from './partitionEnds';
 import { KeyedLock } from './partitionLock';
 import { InstanceTransactions } from './transactions';
 import { ProgressWatch } from './progressWatch';
-import { isStateLost, isStoreUnavailable } from './stateLost';
+import { isProgrammingError, isStateLost, isStoreUnavailable } from './stateLost';
 import { groupLag } from './groups';
 
 export type { Sender } from './boundedSend';
@@ -56,8 +56,6 @@ export interface StageDefinition<T> {
    * Must be unique among the running instances of the deployment.
    */
   instanceId?: string;
-  /** Longest one instance transaction admits partitions' batches before it commits (default 200 ms). */
-  commitIntervalMs?: number;
   /** Most records handed to one batch (default 1,000). */
   maxBatchSize?: number;
   /** Async work before parsing a batch (e.g. fetching unseen schema ids). */
@@ -131,8 +129,6 @@ export function stageSettings(config: Config, name: string) {
 
 const DEFAULT_STALL_MS = 120_000;
 const DEFAULT_STUCK_EXIT_MS = 300_000;
-/** Errors that mean a bug, not a passing condition: replaying the batch would fail the same way (fatal). */
-const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
 /** How often idle partitions are checked for trailing transaction markers to commit past. */
 const MARKER_COMMIT_INTERVAL_MS = 500;
 /** Longest a revocation waits for the transaction in flight to commit. */
@@ -190,7 +186,6 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
     transactionalId: `${definition.transactionalIdPrefix}-${definition.topic}-${definition.instanceId ?? randomUUID()}`,
     consumer,
     logger: log,
-    maxOpenMs: definition.commitIntervalMs,
     onOutcome: (outcome, members) => {
       metrics.transactions.inc({ service: definition.name, outcome });
       if (outcome === 'committed') metrics.transactionMembers.inc({ service: definition.name }, members);
@@ -285,7 +280,7 @@ export async function startStage<T>(env: StageEnvironment, definition: StageDefi
   /** Bugs and fatal client errors stop the process (its supervisor restarts it); the rest replays. */
   function classify(error: unknown, partition: number, what: string): void {
     const { name, message } = error as Error;
-    if (PROGRAMMING_ERRORS.has(name)) {
+    if (isProgrammingError(error)) {
       // A bug replays the same way every time: stop instead of looping on the batch.
       stopForGood(error as Error, 'stage stopped for good');
     } else if (isStoreUnavailable(error)) {

@@ -4,12 +4,11 @@
 // condition: it ends the start at once.
 import { ConfigError } from './config';
 import type { Logger } from './logger';
-
-const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
+import { isProgrammingError } from './stateLost';
 
 /** Errors that another attempt cannot cure. */
 export function isPermanentStartError(error: unknown): boolean {
-  return error instanceof ConfigError || PROGRAMMING_ERRORS.has((error as Error | undefined)?.name ?? '');
+  return error instanceof ConfigError || isProgrammingError(error);
 }
 
 export interface StartRetryOptions {

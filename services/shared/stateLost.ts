@@ -23,6 +23,13 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/** Errors that mean a bug, not a passing condition: trying again would fail the same way. */
+const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
+
+export function isProgrammingError(error: unknown): boolean {
+  return PROGRAMMING_ERRORS.has((error as { name?: string } | undefined)?.name ?? '');
+}
+
 export function isStoreUnavailable(error: unknown): error is StoreUnavailableError {
   return (error as { name?: string } | undefined)?.name === 'StoreUnavailableError';
 }

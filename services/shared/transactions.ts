@@ -110,12 +110,10 @@ export class InstanceTransactions {
       open.members--;
       if (open.members === 0) this.whenQuiet(open);
     }
-    try {
-      await open.settled;
-    } catch (error) {
+    // A member's failure aborts the transaction, so `settled` rejects whenever `own` is set.
+    await open.settled.catch((error: unknown) => {
       throw own ? own.error : error;
-    }
-    if (own) throw own.error; // unreachable: a member failure aborts the transaction
+    });
     return { result: result as T, transactionId: open.id };
   }
 

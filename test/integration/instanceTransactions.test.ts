@@ -86,6 +86,19 @@ test('when one partition\'s work fails, the other partition\'s work in the same 
   expect(offsets).not.toContain('20');
 });
 
+test('a send that fails part-way (a record the client refuses) fails its member once what was queued is settled, and nothing of the transaction is visible', async () => {
+  outcomes.length = 0;
+  const tooLarge = Buffer.alloc(18 * 1024 * 1024); // over the producer's message.max.bytes (17 MiB)
+  await expect(
+    transactions.run([{ topic: input, partition: 0, offset: '30' }], async (sender) => {
+      await sender.sendBatch({ topicMessages: [{ topic: output, messages: [{ value: 'queued-before-the-refusal' }, { value: tooLarge }] }] });
+    }),
+  ).rejects.toThrow(/too large|size/i);
+  expect(outcomes).toEqual([{ outcome: 'aborted', members: 1 }]);
+  expect(await committedValues()).toEqual([]);
+  expect((await committedOffsets()).map((o) => o.offset)).not.toContain('30');
+});
+
 test('the work of two partitions commits in one transaction: both outputs visible, both offsets with its id as witness', async () => {
   outcomes.length = 0;
   const results = await Promise.all([
